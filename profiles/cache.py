@@ -1,0 +1,230 @@
+"""The session cache: secrets in the OS keyring, a non-secret index in the state dir.
+
+The index (role, ARN, expiry, parent) lets ``list`` and ``sessions`` run without a
+keyring round trip per role, and lets the credential_process fast path find a session
+without parsing any config. Secrets never touch it. With no secure keyring backend,
+sessions live in this process's memory only, and the cache says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from . import paths
+from .errors import FileWriteError, KeyringError
+from .model import Credentials, Session
+
+INDEX_NAME = "sessions.json"
+INDEX_VERSION = 1
+_INSECURE_MODULES = ("keyrings.alt", "keyring.backends.fail", "keyring.backends.null")
+
+
+def _describe(backend: object) -> str:
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def _is_secure(backend: object) -> bool:
+    from keyring.backends.chainer import ChainerBackend
+
+    if isinstance(backend, ChainerBackend):
+        return bool(backend.backends) and all(_is_secure(b) for b in backend.backends)
+    return not type(backend).__module__.startswith(_INSECURE_MODULES)
+
+
+def _explicitly_configured() -> bool:
+    from keyring.core import load_config, load_env
+
+    return load_env() is not None or load_config() is not None
+
+
+def select_backend() -> tuple[object | None, str | None]:
+    """The keyring backend to use, or None with the reason (no secure backend found)."""
+    import keyring
+
+    backend = keyring.get_keyring()
+    if _is_secure(backend) or _explicitly_configured():
+        return backend, None
+    return None, (
+        f"no secure keyring backend (found {_describe(backend)}): sessions are kept in "
+        "memory for this run only"
+    )
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Atomically replace ``path`` with ``data``, mode 0600 (temp file, fsync, rename)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class SessionCache:
+    """Keyring-backed cache of temporary sessions, keyed by their assume parameters."""
+
+    def __init__(self, state_dir: Path | None = None, service: str | None = None,
+                 backend: object | None = None, memory_only: bool = False) -> None:
+        self.state_dir = state_dir or paths.state_dir()
+        self.service = service or paths.keyring_service()
+        self.warning: str | None = None
+        self._memory: dict[str, str] = {}
+        self._memory_index: dict = {"version": INDEX_VERSION, "sessions": {}}
+        self._backend = backend
+        self._resolved = backend is not None or memory_only
+        self.memory_only = memory_only
+
+    # -- backend -------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> object | None:
+        if not self._resolved:
+            self._resolved = True
+            self._backend, self.warning = select_backend()
+            self.memory_only = self._backend is None
+        return self._backend
+
+    @property
+    def backend_name(self) -> str:
+        backend = self.backend
+        return "memory" if backend is None else _describe(backend)
+
+    def _secret_get(self, key: str) -> str | None:
+        backend = self.backend
+        if backend is None:
+            return self._memory.get(key)
+        try:
+            return backend.get_password(self.service, key)
+        except Exception as exc:  # noqa: BLE001 - backends raise many types
+            raise KeyringError(f"keyring read failed ({self.backend_name}): {exc}",
+                               fix="unlock the keyring, or run `rolecall forget --all`") from None
+
+    def _secret_set(self, key: str, value: str) -> None:
+        backend = self.backend
+        if backend is None:
+            self._memory[key] = value
+            return
+        try:
+            backend.set_password(self.service, key, value)
+        except Exception as exc:  # noqa: BLE001
+            raise KeyringError(f"keyring write failed ({self.backend_name}): {exc}",
+                               fix="unlock the keyring; check the Secret Service runs") from None
+
+    def _secret_delete(self, key: str) -> None:
+        backend = self.backend
+        if backend is None:
+            self._memory.pop(key, None)
+            return
+        from keyring.errors import PasswordDeleteError
+
+        try:
+            backend.delete_password(self.service, key)
+        except PasswordDeleteError:
+            pass
+        except Exception as exc:  # noqa: BLE001
+            raise KeyringError(f"keyring delete failed ({self.backend_name}): {exc}") from None
+
+    # -- index ---------------------------------------------------------------------------
+
+    @property
+    def index_path(self) -> Path:
+        return self.state_dir / INDEX_NAME
+
+    def _lock(self):
+        from filelock import FileLock
+
+        paths.ensure_private_dir(self.state_dir)
+        return FileLock(str(self.state_dir / "sessions.lock"), mode=0o600)
+
+    def read_index(self) -> dict:
+        """The index; a missing or corrupted one reads as empty (it is only a cache)."""
+        if self.memory_only:
+            return self._memory_index
+        try:
+            data = json.loads(self.index_path.read_bytes())
+        except (FileNotFoundError, NotADirectoryError):
+            return {"version": INDEX_VERSION, "sessions": {}}
+        except (OSError, ValueError):
+            self.warning = f"session index {self.index_path} was unreadable; starting afresh"
+            return {"version": INDEX_VERSION, "sessions": {}}
+        if not isinstance(data, dict) or not isinstance(data.get("sessions"), dict):
+            return {"version": INDEX_VERSION, "sessions": {}}
+        return data
+
+    def _update_index(self, change) -> None:
+        if self.backend is None:  # memory only: other processes could not read the secrets
+            change(self._memory_index)
+            return
+        try:
+            with self._lock():
+                data = self.read_index()
+                change(data)
+                write_private(self.index_path, json.dumps(data, indent=1).encode())
+        except OSError as exc:
+            raise FileWriteError(f"cannot write session index {self.index_path}: {exc}") from None
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def sessions(self) -> list[Session]:
+        """Every indexed session (no secrets loaded)."""
+        out = []
+        for key, entry in self.read_index()["sessions"].items():
+            try:
+                out.append(Session.from_index(key, entry))
+            except (KeyError, TypeError, ValueError):
+                continue
+        return out
+
+    def get(self, key: str) -> Session | None:
+        """The session with its credentials, or None if either half is missing."""
+        entry = self.read_index()["sessions"].get(key)
+        if entry is None:
+            return None
+        secret = self._secret_get(key)
+        if secret is None:
+            return None
+        try:
+            return Session.from_index(key, entry, Credentials.from_process_json(json.loads(secret)))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def put(self, session: Session, stamp: str = "", refresh_window: int = 300) -> None:
+        assert session.credentials is not None
+        self._secret_set(session.key, json.dumps(session.credentials.to_process_json()))
+
+        stale: list[str] = []
+
+        def change(data: dict) -> None:
+            entry = session.to_index()
+            entry.update(stamp=stamp, refresh_window=refresh_window, backend=self.backend_name)
+            sessions = data["sessions"]
+            stale[:] = [k for k, e in sessions.items() if k != session.key
+                        and e.get("role") == session.role and e.get("kind") == session.kind]
+            for key in stale:
+                del sessions[key]
+            sessions[session.key] = entry
+
+        self._update_index(change)
+        for key in stale:  # superseded by a config change: drop the orphaned secret too
+            self._secret_delete(key)
+
+    def forget(self, keys: list[str]) -> int:
+        for key in keys:
+            self._secret_delete(key)
+
+        def change(data: dict) -> None:
+            for key in keys:
+                data["sessions"].pop(key, None)
+
+        self._update_index(change)
+        return len(keys)

@@ -1,0 +1,84 @@
+"""The credential_process hot path: a cached session found through the index alone.
+
+Imports only the standard library (plus the one keyring backend class that stored the
+secret): no botocore, no boto3, no Textual, no config parsing. A session is served only
+if the config files are unchanged since it was cached (``stamp``) and more than the
+refresh window remains; anything else falls back to the full engine.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import time
+
+
+def _path(env: str, default: str) -> str:
+    return os.path.expandvars(os.path.expanduser(os.environ.get(env) or default))
+
+
+def _state_dir() -> str:
+    if value := os.environ.get("ROLECALL_STATE_DIR"):
+        return os.path.expandvars(os.path.expanduser(value))
+    import platformdirs
+
+    return platformdirs.user_state_dir("rolecall")
+
+
+def _catalog() -> str:
+    if value := os.environ.get("ROLECALL_CONFIG"):
+        return os.path.expandvars(os.path.expanduser(value))
+    import platformdirs
+
+    return os.path.join(platformdirs.user_config_dir("rolecall"), "config.toml")
+
+
+def stamp(config_file: str | None = None, catalog_file: str | None = None) -> str:
+    """Identity of the files that define roles: path, mtime and size of each."""
+    parts = []
+    for path in (config_file or _path("AWS_CONFIG_FILE", "~/.aws/config"),
+                 catalog_file or _catalog()):
+        try:
+            st = os.stat(path)
+            parts.append(f"{path}:{st.st_mtime_ns}:{st.st_size}")
+        except OSError:
+            parts.append(f"{path}:-")
+    return "|".join(parts)
+
+
+def _backend(name: str):
+    module, _, cls = name.rpartition(".")
+    return getattr(importlib.import_module(module), cls)()
+
+
+def lookup(role: str, now: float | None = None) -> tuple[dict, dict] | None:
+    """``(entry, credentials)`` of a fresh cached session for ``role``, or None."""
+    try:
+        with open(os.path.join(_state_dir(), "sessions.json"), "rb") as handle:
+            sessions = json.load(handle)["sessions"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    current = stamp()
+    now = time.time() if now is None else now
+    for key, entry in sessions.items():
+        if entry.get("role") != role or entry.get("kind") != "role":
+            continue
+        if entry.get("stamp") != current or not entry.get("backend"):
+            continue
+        try:
+            from datetime import datetime
+
+            expires = datetime.fromisoformat(entry["expires_at"].replace("Z", "+00:00"))
+            if expires.timestamp() - now <= entry.get("refresh_window", 300):
+                continue
+            secret = _backend(entry["backend"]).get_password(
+                os.environ.get("ROLECALL_KEYRING_SERVICE") or "rolecall", key)
+        except Exception:  # noqa: BLE001 - any doubt sends us down the full path
+            return None
+        if secret:
+            try:
+                return entry, json.loads(secret)
+            except ValueError:
+                return None
+    return None

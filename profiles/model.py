@@ -1,0 +1,141 @@
+"""Plain data: settings, accounts, roles, base identities, credentials and sessions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from .durations import MFA_SESSION_DEFAULT
+from .session_names import DEFAULT_TEMPLATE
+
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})")
+MFA_MODES = ("session", "direct")
+
+
+@dataclass(frozen=True)
+class Settings:
+    refresh_window: int = 300
+    session_name: str = DEFAULT_TEMPLATE
+    mfa_mode: str = "session"
+    duration: int | None = None
+    mfa_duration: int = MFA_SESSION_DEFAULT
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    alias: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Base:
+    """A base identity botocore resolves: a profile without role_arn, or a credential_source."""
+
+    name: str
+    profile: str | None = None
+    credential_source: str | None = None
+    region: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.profile or f"credential_source={self.credential_source}"
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role to assume, from the AWS config or the catalog."""
+
+    name: str
+    role_arn: str
+    source: str | None = None
+    credential_source: str | None = None
+    mfa_serial: str | None = None
+    external_id: str | None = None
+    duration: int | None = None
+    max_duration: int | None = None
+    session_name: str | None = None
+    region: str | None = None
+    mfa_mode: str | None = None
+    origin: str = ""
+
+    @property
+    def account_id(self) -> str:
+        match = ROLE_ARN.fullmatch(self.role_arn)
+        return match.group(1) if match else ""
+
+    @property
+    def role_short_name(self) -> str:
+        match = ROLE_ARN.fullmatch(self.role_arn)
+        return match.group(3) if match else self.role_arn
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+    expiration: datetime
+
+    def to_process_json(self) -> dict[str, object]:
+        return {
+            "Version": 1,
+            "AccessKeyId": self.access_key_id,
+            "SecretAccessKey": self.secret_access_key,
+            "SessionToken": self.session_token,
+            "Expiration": iso(self.expiration),
+        }
+
+    @classmethod
+    def from_process_json(cls, data: dict[str, str]) -> Credentials:
+        return cls(
+            data["AccessKeyId"], data["SecretAccessKey"], data["SessionToken"],
+            parse_iso(data["Expiration"]),
+        )
+
+
+@dataclass(frozen=True)
+class Session:
+    """A cached temporary session: the non-secret facts plus (when loaded) its credentials."""
+
+    key: str
+    role: str
+    kind: str  # "role" or "mfa"
+    arn: str  # assumed-role ARN, or the MFA serial for an MFA session
+    expires_at: datetime
+    issued_at: datetime
+    session_name: str = ""
+    role_arn: str = ""
+    parent: str | None = None
+    region: str | None = None
+    credentials: Credentials | None = field(default=None, repr=False, compare=False)
+
+    def seconds_left(self, now: float) -> float:
+        return self.expires_at.timestamp() - now
+
+    def to_index(self) -> dict[str, object]:
+        return {
+            "role": self.role, "kind": self.kind, "arn": self.arn,
+            "expires_at": iso(self.expires_at), "issued_at": iso(self.issued_at),
+            "session_name": self.session_name, "role_arn": self.role_arn,
+            "parent": self.parent, "region": self.region,
+        }
+
+    @classmethod
+    def from_index(cls, key: str, data: dict, credentials: Credentials | None = None) -> Session:
+        return cls(
+            key=key, role=data["role"], kind=data["kind"], arn=data["arn"],
+            expires_at=parse_iso(data["expires_at"]), issued_at=parse_iso(data["issued_at"]),
+            session_name=data.get("session_name", ""), role_arn=data.get("role_arn", ""),
+            parent=data.get("parent"), region=data.get("region"), credentials=credentials,
+        )
+
+
+def iso(moment: datetime) -> str:
+    """RFC 3339 / ISO 8601 in UTC with a ``Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)

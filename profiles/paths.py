@@ -1,0 +1,50 @@
+"""Where rolecall's own files live. Every location can be moved by an environment variable."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP = "rolecall"
+
+
+def _expand(value: str) -> Path:
+    return Path(os.path.expandvars(os.path.expanduser(value)))
+
+
+def aws_config_file() -> Path:
+    return _expand(os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config")
+
+
+def aws_credentials_file() -> Path:
+    return _expand(os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials")
+
+
+def catalog_file() -> Path:
+    if value := os.environ.get("ROLECALL_CONFIG"):
+        return _expand(value)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def state_dir() -> Path:
+    """Non-secret state: the session index and locks. Created 0700 on demand."""
+    if value := os.environ.get("ROLECALL_STATE_DIR"):
+        return _expand(value)
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir(APP))
+
+
+def keyring_service() -> str:
+    """The keyring service name under which sessions are stored (the demo uses its own)."""
+    return os.environ.get("ROLECALL_KEYRING_SERVICE") or APP
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) with mode 0700 for the leaf."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if (path.stat().st_mode & 0o777) != 0o700:
+        os.chmod(path, 0o700)
+    return path

@@ -1,0 +1,116 @@
+"""One façade over the core for the CLI and the TUI: load, list, assume, write, forget."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import credfile, environment, inventory
+from .cache import SessionCache
+from .engine import Engine, MfaPrompt, Result
+from .model import Account, Session, iso
+
+
+@dataclass(frozen=True)
+class RoleRow:
+    """Everything a list or board row shows about one role."""
+
+    name: str
+    role_arn: str
+    role_name: str
+    account: Account
+    chain: tuple[str, ...]
+    region: str | None
+    mfa_serial: str | None
+    session: Session | None
+    profiles: tuple[str, ...] = ()
+
+    def state(self, now: float, window: float) -> str:
+        return "none" if self.session is None else session_state(self.session, now, window)
+
+
+def session_state(session: Session, now: float, window: float) -> str:
+    left = session.seconds_left(now)
+    return "expired" if left <= 0 else "expiring" if left <= window else "active"
+
+
+def session_json(session: Session, now: float, window: float) -> dict[str, object]:
+    return {
+        "role": session.role, "kind": session.kind, "arn": session.arn,
+        "session_name": session.session_name, "role_arn": session.role_arn,
+        "expires_at": iso(session.expires_at),
+        "seconds_left": max(0, int(session.seconds_left(now))),
+        "state": session_state(session, now, window),
+    }
+
+
+class Workspace:
+    """Lazily loads the inventory, cache and engine; thread workers may share it."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time,
+                 mfa_prompt: MfaPrompt | None = None, cache: SessionCache | None = None,
+                 inv: inventory.Inventory | None = None) -> None:
+        self.clock = clock
+        self.cache = cache or SessionCache()
+        self.inventory = inv or inventory.load()
+        self.engine = Engine(self.inventory, self.cache, clock=clock, mfa_prompt=mfa_prompt)
+
+    @property
+    def refresh_window(self) -> int:
+        return self.inventory.settings.refresh_window
+
+    def now(self) -> float:
+        return self.clock()
+
+    def rows(self) -> list[RoleRow]:
+        """Every role with its chain, account and indexed session: one index read in all."""
+        self.inventory.validate()
+        sessions = {s.key: s for s in self.cache.sessions()}
+        written: dict[str, list[str]] = {}
+        for section in credfile.managed():
+            role = section.values.get("x_rolecall_role", "").strip()
+            if role:
+                written.setdefault(role, []).append(section.name)
+        out = []
+        for name, role in self.inventory.roles.items():
+            plan = self.engine.plan(name)
+            out.append(RoleRow(
+                name=name, role_arn=role.role_arn, role_name=role.role_short_name,
+                account=self.inventory.account(role.account_id), chain=tuple(plan.labels),
+                region=role.region, mfa_serial=role.mfa_serial,
+                session=sessions.get(plan.steps[-1].key),
+                profiles=tuple(written.get(name, ())),
+            ))
+        return out
+
+    def assume(self, name: str, **options) -> Result:
+        return self.engine.assume(name, **options)
+
+    def environment(self, name: str, session: Session) -> dict[str, str]:
+        assert session.credentials is not None
+        return environment.build(name, session.credentials.to_process_json(),
+                                 session.region or self.inventory.role(name).region)
+
+    def write(self, name: str, session: Session, profile: str | None = None,
+              force: bool = False) -> Path:
+        return credfile.write(session, profile or name, force=force)
+
+    def sessions(self) -> list[Session]:
+        return sorted(self.cache.sessions(), key=lambda s: (s.role, s.expires_at))
+
+    def forget(self, name: str | None) -> int:
+        """Drop the cached sessions of role ``name`` (or an ``mfa:`` label), or all."""
+        entries = self.cache.sessions()
+        if name is None:
+            keys = [s.key for s in entries]
+        else:
+            keys = [s.key for s in entries if s.role == name]
+            if not keys and name not in self.inventory.roles:
+                self.inventory.role(name)  # raises the unknown-role error
+        return self.cache.forget(keys)
+
+    def clean(self) -> list[str]:
+        return credfile.remove(expired_before=self.now())
+

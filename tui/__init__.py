@@ -1,0 +1,1 @@
+"""rolecall's faces: the command line (``cli``) and the Textual app. No AWS logic here."""
