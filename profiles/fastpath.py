@@ -47,9 +47,31 @@ def stamp(config_file: str | None = None, catalog_file: str | None = None) -> st
     return "|".join(parts)
 
 
-def _backend(name: str):
-    module, _, cls = name.rpartition(".")
-    return getattr(importlib.import_module(module), cls)()
+SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
+
+
+def _secret_service_get(service: str, key: str) -> str | None:
+    """Read an item that keyring's SecretService backend stored, without importing
+    keyring (whose import alone costs more than the D-Bus round trip)."""
+    from contextlib import closing
+
+    import secretstorage
+
+    with closing(secretstorage.dbus_init()) as connection:
+        collection = secretstorage.get_default_collection(connection)
+        if collection.is_locked():
+            return None
+        for item in collection.search_items({"username": key, "service": service}):
+            return item.get_secret().decode()
+    return None
+
+
+def read_secret(backend: str, service: str, key: str) -> str | None:
+    """The secret stored under ``key`` by the named keyring backend."""
+    if backend == SECRET_SERVICE:
+        return _secret_service_get(service, key)
+    module, _, cls = backend.rpartition(".")
+    return getattr(importlib.import_module(module), cls)().get_password(service, key)
 
 
 def lookup(role: str, now: float | None = None) -> tuple[dict, dict] | None:
@@ -72,8 +94,8 @@ def lookup(role: str, now: float | None = None) -> tuple[dict, dict] | None:
             expires = datetime.fromisoformat(entry["expires_at"].replace("Z", "+00:00"))
             if expires.timestamp() - now <= entry.get("refresh_window", 300):
                 continue
-            secret = _backend(entry["backend"]).get_password(
-                os.environ.get("ROLECALL_KEYRING_SERVICE") or "rolecall", key)
+            secret = read_secret(entry["backend"],
+                                 os.environ.get("ROLECALL_KEYRING_SERVICE") or "rolecall", key)
         except Exception:  # noqa: BLE001 - any doubt sends us down the full path
             return None
         if secret:
