@@ -58,7 +58,8 @@ def _left(seconds: float) -> str:
 
 
 def _dump(data: object) -> None:
-    print(json.dumps(data, indent=2))
+    """JSON on stdout: indented for a person, compact (and faster) for a pipe."""
+    print(json.dumps(data, indent=2 if sys.stdout.isatty() else None))
 
 
 # -- commands ----------------------------------------------------------------------------
