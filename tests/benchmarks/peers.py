@@ -1,0 +1,270 @@
+"""rolecall against its peers (the AWS CLI, awsume), every figure measured in one run.
+
+    python -m tests.benchmarks.peers [--runs 7] [--here]
+
+Builds a throwaway venv with ``awscli``, ``awsume`` and rolecall (from this checkout)
+installed from PyPI (``--here`` uses the current environment instead), starts a moto
+server on 127.0.0.1 and a private gnome-keyring, then prints medians and ratios.
+Benchmarks print figures; nothing here asserts on wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.sandbox import Moto, start_secret_service
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRETSTORAGE_FLOOR = """
+import sys, secretstorage
+conn = secretstorage.dbus_init()
+collection = secretstorage.get_default_collection(conn)
+for item in collection.search_items({"service": sys.argv[1], "username": sys.argv[2]}):
+    item.get_secret()
+    break
+"""
+PROFILES_FLOOR = "import botocore.session; botocore.session.Session().available_profiles"
+
+
+def median_ms(cmd: list[str], env: dict[str, str], runs: int,
+              before: Callable[[], None] | None = None) -> float:
+    """Median wall time of a command, with an untimed ``before`` step each run."""
+    times = []
+    for _ in range(runs):
+        if before:
+            before()
+        start = time.perf_counter()
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=True)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def machine() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{model or platform.processor()}, {os.cpu_count()} cores, "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
+
+
+def build_venv(where: Path) -> Path:
+    """A throwaway venv with the peers and rolecall from PyPI / this checkout."""
+    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
+    pip = [str(where / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "awscli", "awsume", str(ROOT)], check=True)
+    return where / "bin"
+
+
+def role_config(count: int, arn_of: Callable[[int], str]) -> str:
+    parts = ["[profile base]\nregion = us-east-1\n"]
+    parts += [f"[profile r{i}]\nrole_arn = {arn_of(i)}\nsource_profile = base\n"
+              for i in range(count)]
+    return "\n".join(parts)
+
+
+class Bench:
+    def __init__(self, runs: int, bin_dir: Path, tmp: Path, moto: Moto, keyring_env: dict):
+        self.runs, self.bin, self.tmp, self.moto = runs, bin_dir, tmp, moto
+        self.home = tmp / "home"
+        (self.home / ".aws").mkdir(parents=True)
+        self.config = self.home / ".aws" / "config"
+        self.creds = self.home / ".aws" / "credentials"
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("AWS_", "ROLECALL_", "PYTHON_KEYRING"))}
+        self.env.update(keyring_env, HOME=str(self.home), AWS_ENDPOINT_URL=moto.url,
+                        AWS_DEFAULT_REGION="us-east-1", ROLECALL_KEYRING_SERVICE="rolecall-bench",
+                        ROLECALL_STATE_DIR=str(tmp / "state"),
+                        ROLECALL_CONFIG=str(tmp / "rolecall.toml"))
+        self.rows: list[tuple[str, str, str]] = []
+
+    def tool(self, name: str) -> str:
+        return str(self.bin / name)
+
+    def time(self, cmd: list[str], before: Callable[[], None] | None = None) -> float:
+        return median_ms(cmd, self.env, self.runs, before)
+
+    def row(self, label: str, ms: float, note: str = "") -> float:
+        self.rows.append((label, f"{ms:9.1f} ms", note))
+        print(f"  {label:58} {ms:9.1f} ms  {note}", flush=True)
+        return ms
+
+    def run(self, *cmd: str) -> str:
+        return subprocess.run(cmd, env=self.env, check=True, capture_output=True,
+                              text=True).stdout
+
+    def setup_chain(self) -> None:
+        arns = [self.moto.create_role(f"{i}" * 12, f"Hop{i}") for i in (1, 2, 3)]
+        key, secret = self.moto.create_user_keys("000000000000", "bench")
+        self.config.write_text(
+            "[profile base]\nregion = us-east-1\n\n"
+            f"[profile hop1]\nrole_arn = {arns[0]}\nsource_profile = base\n\n"
+            f"[profile hop2]\nrole_arn = {arns[1]}\nsource_profile = hop1\n\n"
+            f"[profile hop3]\nrole_arn = {arns[2]}\nsource_profile = hop2\n\n"
+            f"[profile viaprocess]\ncredential_process = {self.tool('rolecall')} process hop3\n")
+        self.creds.write_text(f"[base]\naws_access_key_id = {key}\n"
+                              f"aws_secret_access_key = {secret}\n")
+        self.creds.chmod(0o600)
+
+    def forget(self) -> None:
+        self.run(self.tool("rolecall"), "forget", "--all")
+
+    def awscli_cache_clear(self) -> None:
+        shutil.rmtree(self.home / ".aws" / "cli" / "cache", ignore_errors=True)
+
+    # -- the measures ---------------------------------------------------------------------
+
+    def credential_process(self) -> None:
+        print("1. credential_process, cache hit", flush=True)
+        python = self.tool("python")
+        self.forget()
+        self.run(self.tool("rolecall"), "assume", "hop3")
+        import json
+
+        index = json.loads((self.tmp / "state" / "sessions.json").read_text())
+        key = next(k for k, e in index["sessions"].items() if e["role"] == "hop3")
+        bare = self.row("python -S -c pass", self.time([python, "-S", "-c", "pass"]))
+        floor = self.row("floor: one Secret Service read (secretstorage)",
+                         self.time([python, "-c", SECRETSTORAGE_FLOOR, "rolecall-bench", key]))
+        hit = self.time([self.tool("rolecall"), "process", "hop3"])
+        self.row("rolecall process hop3", hit,
+                 f"{hit / floor:.2f}x floor (goal <= 1.5x), {hit / bare:.1f}x bare python")
+        aws = self.tool("aws")
+        self.run(aws, "sts", "get-caller-identity", "--profile", "hop3")  # warm its cache
+        native = self.row("aws sts get-caller-identity, AWS CLI chain (warm)",
+                          self.time([aws, "sts", "get-caller-identity", "--profile", "hop3"]))
+        via = self.time([aws, "sts", "get-caller-identity", "--profile", "viaprocess"])
+        self.row("aws sts get-caller-identity via rolecall process", via,
+                 f"{via / native:.2f}x the AWS CLI's own chain (goal <= 1.1x)")
+
+    def config_scale(self) -> None:
+        print("2. config scale", flush=True)
+        python = self.tool("python")
+        saved = self.config.read_text()
+        floor = self.row("interpreter floor: python -c pass", self.time([python, "-c", "pass"]))
+        for count in (100, 1000, 5000):
+            self.config.write_text(role_config(
+                count, lambda i: f"arn:aws:iam::{100000000000 + i % 97}:role/R{i}"))
+            ours = self.time([self.tool("rolecall"), "list", "--json"])
+            self.row(f"rolecall list --json, {count} roles", ours,
+                     f"{ours - floor:.0f} ms above floor (goal at 5000 < 500 ms)")
+            self.row(f"aws configure get role_arn --profile r{count - 1}", self.time(
+                [self.tool("aws"), "configure", "get", "role_arn", "--profile", f"r{count - 1}"]))
+            self.row(f"botocore Session().available_profiles, {count}",
+                     self.time([python, "-c", PROFILES_FLOOR]))
+            self.row(f"awsume -l, {count} roles", self.time([self.tool("awsumepy"), "-l"]))
+        self.config.write_text(saved)
+
+    def assume(self) -> None:
+        print("3. assume a 3-hop chain across three accounts", flush=True)
+        rolecall, aws = self.tool("rolecall"), self.tool("aws")
+        cold = self.row("rolecall assume hop3, cold",
+                        self.time([rolecall, "assume", "hop3"], before=self.forget))
+        cli = self.row("aws sts get-caller-identity --profile hop3, cold", self.time(
+            [aws, "sts", "get-caller-identity", "--profile", "hop3"],
+            before=self.awscli_cache_clear))
+        awsume = self.row("awsume hop3 (cold = warm: it caches only MFA)",
+                          self.time([self.tool("awsumepy"), "hop3"]))
+        fastest = min(cli, awsume)
+        self.rows[-3] = (*self.rows[-3][:2], f"{cold / fastest:.2f}x fastest peer (goal <= 1.2x)")
+        print(f"  -> cold: {cold / fastest:.2f}x the fastest peer (goal <= 1.2x)")
+        self.run(rolecall, "assume", "hop3")
+        warm = self.row("rolecall assume hop3, warm", self.time([rolecall, "assume", "hop3"]))
+        self.run(aws, "sts", "get-caller-identity", "--profile", "hop3")
+        cli_warm = self.row("aws sts get-caller-identity --profile hop3, warm",
+                            self.time([aws, "sts", "get-caller-identity", "--profile", "hop3"]))
+        print(f"  -> warm: rolecall {warm:.0f} ms vs AWS CLI {cli_warm:.0f} ms, "
+              f"awsume {awsume:.0f} ms")
+
+    def credfile(self) -> None:
+        print("5. credentials file: one profile written into N sections (in-process)",
+              flush=True)
+        code = (
+            "import sys, time, statistics\n"
+            "from datetime import UTC, datetime, timedelta\n"
+            "from pathlib import Path\n"
+            "from profiles import credfile\n"
+            "from profiles.model import Credentials, Session\n"
+            "n, path = int(sys.argv[1]), Path(sys.argv[2])\n"
+            "path.write_text(''.join(f'[user{i}]\\naws_access_key_id = AK{i}\\n"
+            "aws_secret_access_key = s{i}\\n\\n' for i in range(n)))\n"
+            "exp = datetime.now(UTC) + timedelta(hours=1)\n"
+            "s = Session('k', 'r', 'role', 'arn:aws:sts::1:assumed-role/R/x', exp, exp,\n"
+            "            credentials=Credentials('ASIAEXAMPLE', 'x', 'y', exp))\n"
+            "credfile.write(s, 'warmup', path=path)\n"
+            "t = []\n"
+            "for i in range(15):\n"
+            "    a = time.perf_counter(); credfile.write(s, f'p{i % 3}', path=path)\n"
+            "    t.append((time.perf_counter() - a) * 1000)\n"
+            "print(statistics.median(t))\n"
+        )
+        for count in (100, 1000, 5000):
+            out = self.run(self.tool("python"), "-c", code, str(count),
+                           str(self.tmp / f"creds-{count}"))
+            self.row(f"write one profile into {count} sections", float(out.strip()),
+                     "goal at 1000 < 50 ms" if count == 1000 else "")
+
+    def tui(self) -> None:
+        script = ROOT / "tests" / "benchmarks" / "tui_first_frame.py"
+        if not script.exists():
+            return
+        print("4. TUI first frame (tests/benchmarks/tui_first_frame.py)", flush=True)
+        subprocess.run([sys.executable, "-m", "tests.benchmarks.tui_first_frame"], cwd=ROOT,
+                       check=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--here", action="store_true",
+                        help="use this environment's aws, awsume and rolecall")
+    parser.add_argument("--skip-tui", action="store_true")
+    ns = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="rolecall-peers-"))
+    service = moto = None
+    try:
+        if ns.here:
+            bin_dir = Path(sys.executable).parent
+        else:
+            print("building a throwaway venv with awscli, awsume and rolecall...", flush=True)
+            bin_dir = build_venv(tmp / "venv")
+        (tmp / "keyring").mkdir()
+        service = start_secret_service(tmp / "keyring")
+        moto = Moto()
+        bench = Bench(ns.runs, bin_dir, tmp, moto, service.env)
+        versions = bench.run(str(bin_dir / "python"), "-c",
+                             "import importlib.metadata as m; print(', '.join(f'{p} '"
+                             "f'{m.version(p)}' for p in ('awscli','awsume','botocore')))")
+        print(f"machine: {machine()}\npeers: {versions.strip()}\nmedians of {ns.runs} runs\n")
+        bench.setup_chain()
+        bench.credential_process()
+        bench.config_scale()
+        bench.assume()
+        bench.credfile()
+        if not ns.skip_tui:
+            bench.tui()
+    finally:
+        if moto:
+            moto.stop()
+        if service:
+            service.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
