@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -35,18 +36,30 @@ def _is_secure(backend: object) -> bool:
     return not type(backend).__module__.startswith(_INSECURE_MODULES)
 
 
-def _explicitly_configured() -> bool:
+def select_backend() -> tuple[object | None, str | None]:
+    """The keyring backend to use, or None with the reason (no secure backend found).
+
+    An explicitly configured backend (``PYTHON_KEYRING_BACKEND`` or keyringrc.cfg) is
+    honoured. On Linux the Secret Service is tried directly, skipping keyring's
+    entry-point scan (about 90 ms per command); elsewhere keyring picks.
+    """
     from keyring.core import load_config, load_env
 
-    return load_env() is not None or load_config() is not None
+    explicit = load_env() or load_config()
+    if explicit is not None:
+        return explicit, None
+    if sys.platform.startswith("linux"):
+        from keyring.backends.SecretService import Keyring as SecretServiceKeyring
 
-
-def select_backend() -> tuple[object | None, str | None]:
-    """The keyring backend to use, or None with the reason (no secure backend found)."""
+        try:
+            if SecretServiceKeyring.priority > 0:
+                return SecretServiceKeyring(), None
+        except RuntimeError:
+            pass
     import keyring
 
     backend = keyring.get_keyring()
-    if _is_secure(backend) or _explicitly_configured():
+    if _is_secure(backend):
         return backend, None
     return None, (
         f"no secure keyring backend (found {_describe(backend)}): sessions are kept in "
@@ -54,15 +67,17 @@ def select_backend() -> tuple[object | None, str | None]:
     )
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Atomically replace ``path`` with ``data``, mode 0600 (temp file, fsync, rename)."""
+def write_private(path: Path, data: bytes, durable: bool = True) -> None:
+    """Atomically replace ``path`` with ``data``, mode 0600 (temp file, fsync, rename).
+    ``durable=False`` skips the fsync, for caches that may be lost but never torn."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), 0o600)
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -98,6 +113,19 @@ class SessionCache:
     def backend_name(self) -> str:
         backend = self.backend
         return "memory" if backend is None else _describe(backend)
+
+    def _fast_secret(self, backend: str | None, key: str) -> str | None:
+        """Read a Secret Service item without resolving a keyring backend (the common
+        case for a warm cache); any doubt returns None and the keyring path decides."""
+        from .fastpath import SECRET_SERVICE, read_secret
+
+        if backend != SECRET_SERVICE or self.memory_only or os.environ.get(
+                "PYTHON_KEYRING_BACKEND"):
+            return None
+        try:
+            return read_secret(backend, self.service, key)
+        except Exception:  # noqa: BLE001
+            return None
 
     def _secret_get(self, key: str) -> str | None:
         backend = self.backend
@@ -169,7 +197,8 @@ class SessionCache:
             with self._lock():
                 data = self.read_index()
                 change(data)
-                write_private(self.index_path, json.dumps(data, indent=1).encode())
+                write_private(self.index_path, json.dumps(data, indent=1).encode(),
+                              durable=False)
         except OSError as exc:
             raise FileWriteError(f"cannot write session index {self.index_path}: {exc}") from None
 
@@ -190,7 +219,7 @@ class SessionCache:
         entry = self.read_index()["sessions"].get(key)
         if entry is None:
             return None
-        secret = self._secret_get(key)
+        secret = self._fast_secret(entry.get("backend"), key) or self._secret_get(key)
         if secret is None:
             return None
         try:

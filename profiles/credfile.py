@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 from . import paths
@@ -27,15 +28,27 @@ _HEADER = re.compile(r"^\s*\[([^\]]*)\]")
 _NAME = re.compile(r"[\w.@+=,-]{1,128}", re.ASCII)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Section:
     name: str
     start: int  # first line index (the header)
     end: int  # one past the last line
-    values: dict[str, str]
+    body: list[str]
+
+    @cached_property
+    def values(self) -> dict[str, str]:
+        """The section's keys, parsed by configparser on first use."""
+        parser = configparser.RawConfigParser(strict=False, interpolation=None)
+        try:
+            parser.read_string("[s]\n" + "".join(self.body))
+            return dict(parser.items("s"))
+        except configparser.Error:
+            return {}
 
     @property
     def managed(self) -> bool:
+        if not any("x_managed_by" in line for line in self.body):
+            return False
         return self.values.get("x_managed_by", "").strip() == MANAGED
 
     @property
@@ -47,20 +60,14 @@ class Section:
 
 
 def _sections(lines: list[str]) -> list[Section]:
-    """Split into sections by header lines; values parsed with configparser per section."""
+    """Split into sections by header lines; each parses its values only when asked."""
     heads = [(i, m.group(1).strip()) for i, line in enumerate(lines)
-             if (m := _HEADER.match(line))]
-    out = []
-    for n, (start, name) in enumerate(heads):
-        end = heads[n + 1][0] if n + 1 < len(heads) else len(lines)
-        parser = configparser.RawConfigParser(strict=False, interpolation=None)
-        try:
-            parser.read_string("[s]\n" + "".join(lines[start + 1:end]))
-            values = dict(parser.items("s"))
-        except configparser.Error:
-            values = {}
-        out.append(Section(name, start, end, values))
-    return out
+             if line[:1] in "[ \t" and (m := _HEADER.match(line))]
+    return [
+        Section(name, start, end, lines[start + 1:end])
+        for n, (start, name) in enumerate(heads)
+        for end in [heads[n + 1][0] if n + 1 < len(heads) else len(lines)]
+    ]
 
 
 def _own_end(lines: list[str], section: Section) -> int:

@@ -189,8 +189,13 @@ class Engine:
     def _run(self, plan: Plan, requested: int | None, session_name: str | None,
              external_id: str | None, mfa_code: str | None, refresh: bool,
              renew_parents: bool = False) -> Result:
-        from . import sts
-
+        last = plan.steps[-1]
+        if not refresh and (target := self._fresh(last.key, self._threshold(last, True))):
+            # Warm: the target alone is enough; parents are shown from the index.
+            indexed = {s.key: s for s in self.cache.sessions()}
+            hops = [indexed[s.key] for s in plan.steps[:-1] if s.key in indexed] + [target]
+            notes = [self.cache.warning] if self.cache.warning else []
+            return Result(target, hops, [True] * len(hops), notes)
         hops: list[Session] = []
         cached: list[bool] = []
         notes: list[str] = []
@@ -203,7 +208,7 @@ class Engine:
             if session is None:
                 session = self._call(plan, step, parent, requested if is_last else None,
                                      session_name if is_last else None,
-                                     external_id if is_last else None, codes, notes, sts)
+                                     external_id if is_last else None, codes, notes)
                 self.cache.put(session, self.stamp, self.inventory.settings.refresh_window)
                 cached.append(False)
             else:
@@ -224,7 +229,9 @@ class Engine:
 
     def _call(self, plan: Plan, step: Step, parent: Session | None, requested: int | None,
               session_name: str | None, external_id: str | None, codes: list[str],
-              notes: list[str], sts) -> Session:
+              notes: list[str]) -> Session:
+        from . import sts
+
         now = self.now()
         settings = self.inventory.settings
         region = sts.region_for(step.role.region if step.role else None, plan.base.region)
