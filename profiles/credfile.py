@@ -9,6 +9,7 @@ concurrent writers lose nothing, and the file stays mode 0600.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import hashlib
 import os
 import re
@@ -115,6 +116,14 @@ def _validate(text: str, path: Path) -> None:
                           fix="repair the file by hand, then try again") from None
 
 
+def _remove_stale_temps(target: Path) -> None:
+    """Temp files a killed writer left (they may hold secrets): under the lock no writer
+    is mid-write, so any that match are stale."""
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
 def _edit(path: Path, change: Callable[[list[str]], list[str]]) -> None:
     """Read, change and atomically replace the file under the lock."""
     target = path.resolve() if path.is_symlink() else path
@@ -124,6 +133,7 @@ def _edit(path: Path, change: Callable[[list[str]], list[str]]) -> None:
         raise FileWriteError(f"cannot create {target.parent}: {exc.strerror}") from None
     try:
         with _lock(target):
+            _remove_stale_temps(target)
             text = _read(target)
             _validate(text, target)
             new = "".join(change(text.splitlines(keepends=True)))
