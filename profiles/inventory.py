@@ -88,9 +88,8 @@ def _read_aws_files(config_file: Path, credentials_file: Path) -> dict[str, dict
             return raw_config_parse(str(path))
         except ConfigNotFound:
             return {}
-        except ConfigParseError as exc:
-            detail = str(exc).split(":", 1)[-1].strip().splitlines()[0][:200]
-            raise ConfigError(f"cannot parse {path}: {detail}",
+        except ConfigParseError:
+            raise ConfigError(f"cannot parse {path}: {_ini_problem(path)}",
                               fix="fix the INI syntax at the line named") from None
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
@@ -99,6 +98,19 @@ def _read_aws_files(config_file: Path, credentials_file: Path) -> dict[str, dict
     for name, values in parse(credentials_file).items():
         profiles.setdefault(name, {}).update(values)
     return profiles
+
+
+def _ini_problem(path: Path) -> str:
+    """What configparser says is wrong (botocore's error keeps only the path)."""
+    import configparser
+
+    try:
+        configparser.RawConfigParser().read_string(path.read_text(errors="replace"))
+    except configparser.Error as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        text = " ".join(lines).replace("file: '<string>', ", "").replace("'<string>' ", "")
+        return text.replace("\\n", "")[:200] or "invalid INI"
+    return "invalid INI"
 
 
 def _duration(value: object, where: str, key: str, low: int, high: int) -> int:
