@@ -54,7 +54,7 @@ def select_backend() -> tuple[object | None, str | None]:
         try:
             if SecretServiceKeyring.priority > 0:
                 return SecretServiceKeyring(), None
-        except RuntimeError:
+        except Exception:  # noqa: BLE001 - no bus, no daemon, no secretstorage
             pass
     import keyring
 
@@ -134,8 +134,7 @@ class SessionCache:
         try:
             return backend.get_password(self.service, key)
         except Exception as exc:  # noqa: BLE001 - backends raise many types
-            raise KeyringError(f"keyring read failed ({self.backend_name}): {exc}",
-                               fix="unlock the keyring, or run `rolecall forget --all`") from None
+            raise self._failure("read", exc) from None
 
     def _secret_set(self, key: str, value: str) -> None:
         backend = self.backend
@@ -145,8 +144,18 @@ class SessionCache:
         try:
             backend.set_password(self.service, key, value)
         except Exception as exc:  # noqa: BLE001
-            raise KeyringError(f"keyring write failed ({self.backend_name}): {exc}",
-                               fix="unlock the keyring; check the Secret Service runs") from None
+            raise self._failure("write", exc) from None
+
+    def _failure(self, action: str, exc: Exception) -> KeyringError:
+        from keyring.errors import KeyringLocked
+
+        if isinstance(exc, KeyringLocked):
+            return KeyringError(
+                f"the keyring is locked ({self.backend_name}); cannot {action} sessions",
+                fix="unlock it (log in to the desktop session, or open Passwords and Keys), "
+                "then try again")
+        return KeyringError(f"keyring {action} failed ({self.backend_name}): {exc}",
+                            fix="check the Secret Service is running and unlocked")
 
     def _secret_delete(self, key: str) -> None:
         backend = self.backend
@@ -186,7 +195,9 @@ class SessionCache:
             self.warning = f"session index {self.index_path} was unreadable; starting afresh"
             return {"version": INDEX_VERSION, "sessions": {}}
         if not isinstance(data, dict) or not isinstance(data.get("sessions"), dict):
+            self.warning = f"session index {self.index_path} was malformed; starting afresh"
             return {"version": INDEX_VERSION, "sessions": {}}
+        data["sessions"] = {k: e for k, e in data["sessions"].items() if isinstance(e, dict)}
         return data
 
     def _update_index(self, change) -> None:
@@ -246,6 +257,25 @@ class SessionCache:
         self._update_index(change)
         for key in stale:  # superseded by a config change: drop the orphaned secret too
             self._secret_delete(key)
+
+    def orphans(self) -> list[str]:
+        """Keys with a secret under our service but no index entry (Secret Service only:
+        other backends cannot be enumerated)."""
+        from .fastpath import SECRET_SERVICE
+
+        if self.memory_only or self.backend_name != SECRET_SERVICE:
+            return []
+        from contextlib import closing
+
+        import secretstorage
+
+        indexed = set(self.read_index()["sessions"])
+        with closing(secretstorage.dbus_init()) as connection:
+            collection = secretstorage.get_default_collection(connection)
+            if collection.is_locked():
+                return []
+            return [key for item in collection.search_items({"service": self.service})
+                    if (key := item.get_attributes().get("username")) and key not in indexed]
 
     def forget(self, keys: list[str]) -> int:
         for key in keys:

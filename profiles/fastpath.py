@@ -77,14 +77,23 @@ def read_secret(backend: str, service: str, key: str) -> str | None:
 def lookup(role: str, now: float | None = None) -> tuple[dict, dict] | None:
     """``(entry, credentials)`` of a fresh cached session for ``role``, or None."""
     try:
+        return _lookup(role, now)
+    except Exception:  # noqa: BLE001 - any doubt sends us down the full path
+        return None
+
+
+def _lookup(role: str, now: float | None) -> tuple[dict, dict] | None:
+    try:
         with open(os.path.join(_state_dir(), "sessions.json"), "rb") as handle:
             sessions = json.load(handle)["sessions"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    if not isinstance(sessions, dict):
+        return None
     current = stamp()
     now = time.time() if now is None else now
     for key, entry in sessions.items():
-        if entry.get("role") != role or entry.get("kind") != "role":
+        if not isinstance(entry, dict) or entry.get("role") != role or entry.get("kind") != "role":
             continue
         if entry.get("stamp") != current or not entry.get("backend"):
             continue
@@ -99,8 +108,6 @@ def lookup(role: str, now: float | None = None) -> tuple[dict, dict] | None:
         except Exception:  # noqa: BLE001 - any doubt sends us down the full path
             return None
         if secret:
-            try:
-                return entry, json.loads(secret)
-            except ValueError:
-                return None
+            credentials = json.loads(secret)
+            return (entry, credentials) if isinstance(credentials, dict) else None
     return None

@@ -104,7 +104,7 @@ class Workspace:
         """Drop the cached sessions of role ``name`` (or an ``mfa:`` label), or all."""
         entries = self.cache.sessions()
         if name is None:
-            keys = [s.key for s in entries]
+            keys = [s.key for s in entries] + self.cache.orphans()
         else:
             keys = [s.key for s in entries if s.role == name]
             if not keys and name not in self.inventory.roles:

@@ -14,14 +14,14 @@ PROG = "rolecall"
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
-    if args and args[0] in ("process", "env"):
-        from tui.fast import try_fast
-
-        status = try_fast(args)
-        if status is not None:
-            return status
     debug = "--debug" in args
     try:
+        if args and args[0] in ("process", "env"):
+            from tui.fast import try_fast
+
+            status = try_fast(args)
+            if status is not None:
+                return status
         return _run(args)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
