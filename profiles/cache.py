@@ -98,6 +98,7 @@ class SessionCache:
         self._backend = backend
         self._resolved = backend is not None or memory_only
         self.memory_only = memory_only
+        self._skew: float | None = None
 
     # -- backend -------------------------------------------------------------------------
 
@@ -215,6 +216,18 @@ class SessionCache:
 
     # -- sessions ------------------------------------------------------------------------
 
+    @property
+    def clock_skew(self) -> float:
+        """Seconds STS's clock runs ahead of ours, as last measured (0 if never)."""
+        if self._skew is None:
+            value = self.read_index().get("clock_skew", 0.0)
+            self._skew = float(value) if isinstance(value, int | float) else 0.0
+        return self._skew
+
+    @clock_skew.setter
+    def clock_skew(self, value: float) -> None:
+        self._skew = value  # saved with the next put
+
     def sessions(self) -> list[Session]:
         """Every indexed session (no secrets loaded)."""
         out = []
@@ -253,6 +266,8 @@ class SessionCache:
             for key in stale:
                 del sessions[key]
             sessions[session.key] = entry
+            if self._skew is not None:
+                data["clock_skew"] = round(self._skew, 1)
 
         self._update_index(change)
         for key in stale:  # superseded by a config change: drop the orphaned secret too

@@ -24,6 +24,7 @@ from .model import Base, Role, Session
 
 DEFAULT_DURATION = 3600
 SKEW_WARNING = 300
+SKEW_NOISE = 2  # the Date header has 1 s resolution, plus latency
 MfaPrompt = Callable[[str, str], str]
 
 
@@ -100,7 +101,6 @@ class Engine:
         self.cache = cache
         self.clock = clock
         self.mfa_prompt = mfa_prompt
-        self.clock_skew: float = 0.0
         cfg, cat = inventory.config_file, inventory.catalog_file
         self.stamp = fastpath.stamp(str(cfg) if cfg else None, str(cat) if cat else None)
 
@@ -152,7 +152,8 @@ class Engine:
         return None
 
     def now(self) -> float:
-        return self.clock()
+        """STS's idea of now: the local clock corrected by the last measured skew."""
+        return self.clock() + self.cache.clock_skew
 
     def cached(self, name: str) -> Session | None:
         """The target's cached session if it is fresh enough to reuse."""
@@ -269,10 +270,11 @@ class Engine:
                 caller=caller)
             role_name, role_arn = role.name, role.role_arn
         if issued.server_time is not None:
-            self.clock_skew = issued.server_time.timestamp() - now
-            if abs(self.clock_skew) > SKEW_WARNING:
-                notes.append(f"the local clock differs from STS by {int(self.clock_skew)}s; "
-                             "signatures fail at 15 minutes: sync the clock (e.g. timedatectl)")
+            skew = issued.server_time.timestamp() - time.time()  # the system clock's error
+            self.cache.clock_skew = skew if abs(skew) >= SKEW_NOISE else 0.0
+            if abs(skew) > SKEW_WARNING:
+                notes.append(f"the local clock differs from STS by {int(skew)}s (countdowns "
+                             "are corrected); signatures fail at 15 minutes: sync the clock")
         return Session(
             key=step.key, role=role_name, kind=step.kind, arn=issued.arn,
             expires_at=issued.credentials.expiration,

@@ -85,13 +85,15 @@ def lookup(role: str, now: float | None = None) -> tuple[dict, dict] | None:
 def _lookup(role: str, now: float | None) -> tuple[dict, dict] | None:
     try:
         with open(os.path.join(_state_dir(), "sessions.json"), "rb") as handle:
-            sessions = json.load(handle)["sessions"]
+            index = json.load(handle)
+        sessions = index["sessions"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if not isinstance(sessions, dict):
         return None
     current = stamp()
-    now = time.time() if now is None else now
+    skew = index.get("clock_skew", 0)
+    now = (time.time() if now is None else now) + (skew if isinstance(skew, int | float) else 0)
     for key, entry in sessions.items():
         if not isinstance(entry, dict) or entry.get("role") != role or entry.get("kind") != "role":
             continue

@@ -62,7 +62,7 @@ class Workspace:
         return self.inventory.settings.refresh_window
 
     def now(self) -> float:
-        return self.clock()
+        return self.engine.now()
 
     def rows(self) -> list[RoleRow]:
         """Every role with its chain, account and indexed session: one index read in all."""

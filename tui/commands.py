@@ -202,9 +202,9 @@ def cmd_sessions(ns: argparse.Namespace) -> int:
     from profiles.cache import SessionCache
     from profiles.workspace import session_json
 
-    now = time.time()
-    window = 300
-    sessions = sorted(SessionCache().sessions(), key=lambda s: (s.role, s.expires_at))
+    cache = SessionCache()
+    sessions = sorted(cache.sessions(), key=lambda s: (s.role, s.expires_at))
+    now, window = time.time() + cache.clock_skew, 300
     if ns.json:
         _dump([session_json(s, now, window) for s in sessions])
         return 0
