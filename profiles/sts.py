@@ -25,10 +25,12 @@ from botocore.exceptions import (
 from .errors import AwsError, ConfigError, RolecallError
 from .model import Base, Credentials
 
+# Three tries in all (botocore counts max_attempts as retries after the first), each
+# bounded, so a silent or unreachable endpoint fails within 15 s.
 CLIENT_CONFIG = Config(
-    connect_timeout=3,
-    read_timeout=4,
-    retries={"max_attempts": 3, "mode": "standard"},
+    connect_timeout=2,
+    read_timeout=3,
+    retries={"max_attempts": 2, "mode": "standard"},
 )
 DEFAULT_REGION = "us-east-1"
 _local = threading.local()
