@@ -35,10 +35,12 @@ def _catalog() -> str:
 
 
 def stamp(config_file: str | None = None, catalog_file: str | None = None) -> str:
-    """Identity of the files that define roles: path, mtime and size of each."""
+    """Identity of the files that define roles: path, mtime and size of each. Paths are
+    normalised, so the engine's ``Path`` spelling and the raw variable compare equal."""
     parts = []
-    for path in (config_file or _path("AWS_CONFIG_FILE", "~/.aws/config"),
-                 catalog_file or _catalog()):
+    for raw in (config_file or _path("AWS_CONFIG_FILE", "~/.aws/config"),
+                catalog_file or _catalog()):
+        path = os.path.abspath(raw)
         try:
             st = os.stat(path)
             parts.append(f"{path}:{st.st_mtime_ns}:{st.st_size}")

@@ -1,0 +1,81 @@
+"""The cache-hit fast path: ``process`` and ``env`` in a real subprocess import neither
+boto3, botocore nor textual, and serve only what the full path would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+
+import pytest
+
+from profiles import fastpath
+from tests.helpers import chain_config, environ, ok_json, process_creds
+
+PROBE = """\
+import json, sys
+from tui.cli import main
+rc = main({argv!r})
+heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'textual'))
+print(json.dumps({{"rc": rc, "heavy": heavy}}), file=sys.stderr)
+"""
+
+
+def probe(world, argv: list[str], **env: str) -> tuple[str, dict]:
+    out = subprocess.run([sys.executable, "-c", PROBE.format(argv=argv)], capture_output=True,
+                         text=True, env=environ(world, **env), cwd=world.home, timeout=60,
+                         stdin=subprocess.DEVNULL)
+    report = json.loads(out.stderr.strip().splitlines()[-1])
+    return out.stdout, report
+
+
+@pytest.mark.parametrize("config_spelling", ["plain", "unnormalised"])
+def test_cache_hit_imports_no_boto_nor_textual(world, config_spelling):
+    chain_config(world)
+    env = {}
+    if config_spelling == "unnormalised":  # the same file, spelled with // and ./
+        env["AWS_CONFIG_FILE"] = str(world.aws) + "//./config"
+    assert world.run("assume", "hop2", env=env).returncode == 0
+    creds = process_creds(world, "hop2")
+    out, report = probe(world, ["process", "hop2"], **env)
+    assert report == {"rc": 0, "heavy": []}
+    assert json.loads(out) == creds
+    for fmt in ("sh", "json", "dotenv", "fish", "powershell"):
+        out, report = probe(world, ["env", "hop2", "--format", fmt], **env)
+        assert report == {"rc": 0, "heavy": []}, fmt
+        assert creds["SessionToken"] in out
+    out, report = probe(world, ["env", "hop2"], **env)
+    assert report["heavy"] == [] and out.startswith("unset AWS_PROFILE")
+
+
+def test_probe_can_see_a_miss(world):
+    """The probe is honest: a cold cache takes the full path and imports botocore."""
+    chain_config(world)
+    out, report = probe(world, ["process", "hop1"])
+    assert report["rc"] == 0 and "botocore" in report["heavy"]
+    assert "textual" not in report["heavy"]
+    assert json.loads(out)["Version"] == 1
+
+
+def test_config_change_sends_the_fast_path_to_the_engine(world):
+    chain_config(world)
+    first = process_creds(world, "hop1")
+    world.write_config(world.config.read_text().replace(
+        "[profile hop1]\n", "[profile hop1]\nexternal_id = changed\n"))
+    out, report = probe(world, ["process", "hop1"])
+    assert "botocore" in report["heavy"]  # the stamp no longer matches
+    fresh = json.loads(out)
+    assert fresh["AccessKeyId"] != first["AccessKeyId"]  # a new key: a new session
+    assert process_creds(world, "hop1") == fresh
+
+
+def test_fast_path_respects_the_refresh_window_and_forget(world):
+    chain_config(world)
+    data = ok_json(world.run("assume", "hop1", "--json"))
+    expires = datetime.fromisoformat(data["expires_at"].replace("Z", "+00:00")).timestamp()
+    assert fastpath.lookup("hop1", now=expires - 301) is not None
+    assert fastpath.lookup("hop1", now=expires - 299) is None
+    assert fastpath.lookup("hop2") is None
+    assert world.run("forget", "hop1").returncode == 0
+    assert fastpath.lookup("hop1") is None
