@@ -257,3 +257,12 @@ def test_env_does_not_leak_outer_profile_into_exec(world):
                     env={"AWS_DEFAULT_PROFILE": "base"})
     assert out.returncode == 0 and out.stdout.strip() == "-"
     assert os.environ.get("ROLECALL_ROLE") is None
+
+
+def test_sessions_and_list_agree_on_the_refresh_window(world):
+    chain_config(world)
+    world.catalog.write_text('[settings]\nrefresh_window = "2h"\n')
+    assert world.run("assume", "hop1").returncode == 0
+    [row] = [r for r in ok_json(world.run("list", "--json")) if r["name"] == "hop1"]
+    [entry] = ok_json(world.run("sessions", "--json"))
+    assert row["state"] == entry["state"] == "expiring"

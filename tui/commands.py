@@ -204,9 +204,11 @@ def cmd_sessions(ns: argparse.Namespace) -> int:
 
     cache = SessionCache()
     sessions = sorted(cache.sessions(), key=lambda s: (s.role, s.expires_at))
-    now, window = time.time() + cache.clock_skew, 300
+    now = time.time() + cache.clock_skew
+    index = cache.read_index()["sessions"]  # each entry keeps the refresh window it had
     if ns.json:
-        _dump([session_json(s, now, window) for s in sessions])
+        _dump([session_json(s, now, index.get(s.key, {}).get("refresh_window", 300))
+               for s in sessions])
         return 0
     if not sessions:
         print("no cached sessions")
