@@ -266,3 +266,41 @@ def test_sessions_and_list_agree_on_the_refresh_window(world):
     [row] = [r for r in ok_json(world.run("list", "--json")) if r["name"] == "hop1"]
     [entry] = ok_json(world.run("sessions", "--json"))
     assert row["state"] == entry["state"] == "expiring"
+
+
+def test_base_identities_botocore_resolves(world):
+    """credential_source = Environment and a credential_process base both work."""
+    r1 = world.moto.create_role(ACCOUNTS[0], "FromEnv")
+    r2 = world.moto.create_role(ACCOUNTS[1], "FromProcess")
+    key, secret = world.moto.create_user_keys("000000000000", "envuser")
+    helper = world.home / "creds.py"
+    helper.write_text("import json\nprint(json.dumps({'Version': 1, "
+                      f"'AccessKeyId': {key!r}, 'SecretAccessKey': {secret!r}}}))\n")
+    world.write_config(
+        f"[profile fromenv]\nrole_arn = {r1}\ncredential_source = Environment\n\n"
+        f"[profile proc]\ncredential_process = {sys.executable} {helper}\n\n"
+        f"[profile fromproc]\nrole_arn = {r2}\nsource_profile = proc\n")
+    env = {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
+    data = ok_json(world.run("assume", "fromenv", "--json", env=env))
+    assert ":assumed-role/FromEnv/" in data["assumed_role_arn"]
+    rows = {r["name"]: r["chain"] for r in ok_json(world.run("list", "--json"))}
+    assert rows["fromenv"] == ["credential_source=Environment", "fromenv"]
+    assert rows["fromproc"] == ["proc", "fromproc"]
+    data = ok_json(world.run("assume", "fromproc", "--json"))
+    assert data["assumed_role_arn"].split(":")[4] == ACCOUNTS[1]
+    missing = world.run("assume", "fromenv", "--refresh")  # no keys in the environment
+    assert_fails(missing, 1, "Environment")
+
+
+def test_catalog_role_chained_from_an_aws_profile(world):
+    chain_config(world)
+    target = world.moto.create_role(ACCOUNTS[2], "CatalogTarget")
+    world.catalog.write_text(
+        f'[roles.deploy]\nrole_arn = "{target}"\nsource = "hop1"\nexternal_id = "ext-1"\n'
+        'session_name = "deploy-{profile}"\nregion = "eu-central-1"\n')
+    data = ok_json(world.run("assume", "deploy", "--json"))
+    assert [h["role"] for h in data["chain"]] == ["hop1", "deploy"]
+    assert data["session_name"] == "deploy-deploy"
+    assert data["assumed_role_arn"].endswith(":assumed-role/CatalogTarget/deploy-deploy")
+    env = ok_json(world.run("env", "deploy", "--format", "json"))
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-central-1"

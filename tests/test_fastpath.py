@@ -79,3 +79,24 @@ def test_fast_path_respects_the_refresh_window_and_forget(world):
     assert fastpath.lookup("hop2") is None
     assert world.run("forget", "hop1").returncode == 0
     assert fastpath.lookup("hop1") is None
+
+
+def test_core_and_cli_never_import_textual(offline_world):
+    """profiles/ is UI-free, and the non-TUI commands leave Textual unloaded."""
+    offline_world.write_config("[profile base]\n")
+    code = ("import sys, pkgutil, importlib, profiles\n"
+            "for m in pkgutil.iter_modules(profiles.__path__):\n"
+            "    importlib.import_module('profiles.' + m.name)\n"
+            "from tui.cli import main\n"
+            "for argv in (['list'], ['sessions'], ['clean'], ['--help']):\n"
+            "    try:\n"
+            "        main(argv)\n"
+            "    except SystemExit:\n"
+            "        pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=environ(offline_world, PYTHON_KEYRING_BACKEND=
+                                     "keyring.backends.null.Keyring"),
+                         cwd=offline_world.home, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
