@@ -98,8 +98,9 @@ def _lock(path: Path):
 
 
 def _read(path: Path) -> str:
+    """The file exactly as stored: UTF-8, line endings untranslated (CRLF stays CRLF)."""
     try:
-        return path.read_text()
+        return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         return ""
     except (OSError, UnicodeDecodeError) as exc:

@@ -190,3 +190,13 @@ def test_concurrent_writer_processes_lose_nothing(world):
     assert len(removed) == 10
     assert world.credentials.read_text().rstrip("\n") == original.rstrip("\n")
     assert os.access(world.credentials, os.R_OK)
+
+
+def test_crlf_and_non_ascii_bytes_are_kept(credentials):
+    original = ("# café notes\r\n[personal]\r\naws_access_key_id = AKIAPERSONAL\r\n"
+                "aws_secret_access_key = s\r\n").encode()
+    credentials.write_bytes(original)
+    credfile.write(session(), "alpha", path=credentials)
+    assert credentials.read_bytes().startswith(original)
+    credfile.remove(["alpha"], path=credentials)
+    assert credentials.read_bytes().rstrip(b"\r\n") == original.rstrip(b"\r\n")
