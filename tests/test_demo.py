@@ -1,0 +1,262 @@
+"""`rolecall demo`: the seeded sandbox works through the real CLI, and leaves nothing behind.
+
+The real CLI runs in a subprocess against the demo's moto server and a real Secret
+Service; the only stand-in is ``tui.app`` in the run_demo tests (another part's job).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.conftest import ISOLATED
+from tui import demo
+from tui.demo import EXTERNAL_ID, VENDOR, DemoWorld, demo_world
+
+ROLES = {  # role -> (account alias, IAM role name, chain by source)
+    "ci": ("tools", "CIPipelineRole", ["operator", "ci"]),
+    "dev-deploy": ("dev", "DeployRole", ["operator", "ci", "dev-deploy"]),
+    "staging-deploy": ("staging", "DeployRole", ["operator", "ci", "staging-deploy"]),
+    "prod-deploy": ("prod", "DeployRole", ["operator", "ci", "prod-deploy"]),
+    "dev-admin": ("dev", "AdminRole", ["operator", "mfa:{mfa}", "dev-admin"]),
+    "prod-admin": ("prod", "AdminRole", ["operator", "mfa:{mfa}", "prod-admin"]),
+    "audit": ("audit", "SecurityAuditRole", ["analyst", "audit"]),
+    "vendor-audit": ("vendor", "VendorAuditRole", ["analyst", "vendor-audit"]),
+    **{f"{env}-readonly": (env, "ReadOnlyRole", ["analyst", "audit", f"{env}-readonly"])
+       for env in ("dev", "staging", "prod", "tools")},
+}
+TAGS = {"prod": ["prod"], "vendor": ["third-party"], "audit": ["security"]}
+
+
+def rolecall(*args: str) -> subprocess.CompletedProcess:
+    """The real CLI with this process's (demo) environment and no controlling terminal."""
+    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True,
+                          env=dict(os.environ), stdin=subprocess.DEVNULL, timeout=60,
+                          start_new_session=True)
+
+
+def assume(*args: str) -> dict:
+    result = rolecall("assume", *args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def account_of(arn: str) -> str:
+    return arn.split(":")[4]
+
+
+def tree_digest(path: Path) -> dict[str, str]:
+    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def keyring_items(service: str) -> list[str]:
+    """Every secret stored under ``service`` in the Secret Service (indexed or not)."""
+    from contextlib import closing
+
+    import secretstorage
+
+    with closing(secretstorage.dbus_init()) as connection:
+        collection = secretstorage.get_default_collection(connection)
+        return [item.get_attributes().get("username", "")
+                for item in collection.search_items({"service": service})]
+
+
+@pytest.fixture
+def operator_home(tmp_path, secret_service, monkeypatch) -> Path:
+    """A HOME with the operator's own ~/.aws and a shell environment the demo must mask."""
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "config").write_text("[default]\nregion = ap-south-1\n")
+    (home / ".aws" / "credentials").write_text(
+        "[default]\naws_access_key_id = AKIAREALKEY\naws_secret_access_key = real\n")
+    for key in ISOLATED:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("AWS_PROFILE", "default")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALKEY")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")  # would bypass the sandbox
+    return home
+
+
+@pytest.fixture(scope="module")
+def seeded(secret_service, tmp_path_factory):
+    """One demo world shared by the CLI tests of this module."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+        for key in ISOLATED:
+            mp.delenv(key, raising=False)
+        with demo_world() as w:
+            yield w
+
+
+def test_list_shows_every_demo_role_with_account_alias_and_tags(seeded: DemoWorld):
+    result = rolecall("list", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert set(rows) == set(ROLES) == set(seeded.roles)
+    for name, (alias, role_name, chain) in ROLES.items():
+        row = rows[name]
+        assert row["account_alias"] == alias
+        assert row["account_id"] == seeded.accounts[alias] == account_of(seeded.roles[name])
+        assert row["role_name"] == role_name
+        assert row["chain"] == [c.format(mfa=seeded.mfa_serial) for c in chain]
+        assert row["tags"] == TAGS.get(alias, row["tags"])
+        assert row["state"] == "none"
+    assert rows["prod-deploy"]["region"] == "eu-west-1"
+    assert len(set(seeded.accounts.values())) == len(seeded.accounts)  # distinct accounts
+
+
+def test_prod_deploy_chain_crosses_identity_tools_and_prod(seeded: DemoWorld):
+    operator = boto3.Session(profile_name="operator").client("sts").get_caller_identity()
+    assert operator["Arn"] == f"arn:aws:iam::{seeded.accounts['identity']}:user/alice"
+
+    data = assume("prod-deploy")
+    assert [h["role"] for h in data["chain"]] == ["ci", "prod-deploy"]
+    assert [account_of(h["arn"]) for h in data["chain"]] == [seeded.accounts["tools"],
+                                                            seeded.accounts["prod"]]
+    assert ":assumed-role/CIPipelineRole/" in data["chain"][0]["arn"]
+    assert ":assumed-role/DeployRole/" in data["assumed_role_arn"]
+
+    creds = json.loads(rolecall("process", "prod-deploy").stdout)  # a cache hit
+    sts = boto3.client("sts", aws_access_key_id=creds["AccessKeyId"],
+                       aws_secret_access_key=creds["SecretAccessKey"],
+                       aws_session_token=creds["SessionToken"])
+    assert sts.get_caller_identity()["Account"] == seeded.accounts["prod"]
+
+
+def test_mfa_admin_roles_share_one_mfa_session(seeded: DemoWorld):
+    result = rolecall("assume", "prod-admin")
+    assert result.returncode == 2 and "pass --mfa-code" in result.stderr  # no terminal
+
+    data = assume("prod-admin", "--mfa-code", "123456")
+    assert [h["kind"] for h in data["chain"]] == ["mfa", "role"]
+    assert data["chain"][0]["arn"] == seeded.mfa_serial
+    assert account_of(data["assumed_role_arn"]) == seeded.accounts["prod"]
+    assert ":assumed-role/AdminRole/" in data["assumed_role_arn"]
+
+    dev = assume("dev-admin")  # no code: the MFA session is reused
+    assert dev["chain"][0]["cached"] is True and dev["cached"] is False
+    assert account_of(dev["assumed_role_arn"]) == seeded.accounts["dev"]
+
+
+def test_vendor_role_is_assumed_with_its_external_id(seeded: DemoWorld):
+    from moto.sts.models import sts_backends
+
+    data = assume("vendor-audit")
+    assert account_of(data["assumed_role_arn"]) == VENDOR
+    creds = json.loads(rolecall("process", "vendor-audit").stdout)
+    sent = [r.external_id for r in sts_backends[VENDOR]["aws"].assumed_roles
+            if r.access_key_id == creds["AccessKeyId"]]
+    assert sent == [EXTERNAL_ID]  # what STS received, read from the server's own state
+
+
+def test_member_read_only_role_through_the_audit_chain(seeded: DemoWorld):
+    data = assume("prod-readonly")
+    assert [h["role"] for h in data["chain"]] == ["audit", "prod-readonly"]
+    assert [account_of(h["arn"]) for h in data["chain"]] == [seeded.accounts["audit"],
+                                                            seeded.accounts["prod"]]
+    staging = assume("staging-readonly")
+    assert staging["chain"][0]["cached"] is True  # the audit session is shared
+
+
+def test_exit_forgets_sessions_restores_environ_and_leaves_home_alone(operator_home):
+    from keyring.backends.SecretService import Keyring
+
+    before_env = dict(os.environ)
+    before_home = tree_digest(operator_home)
+    with demo_world() as world:
+        for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL_STS"):
+            assert name not in os.environ
+        assert os.environ["AWS_CONFIG_FILE"] == str(world.config)
+        assert os.environ["ROLECALL_KEYRING_SERVICE"].startswith("rolecall-demo-")
+        assert world.credentials.stat().st_mode & 0o777 == 0o600
+        assume("prod-deploy")
+        assume("prod-admin", "--mfa-code", "654321")
+        assert rolecall("write", "prod-deploy").returncode == 0
+        keys = list(json.loads((world.state / "sessions.json").read_text())["sessions"])
+        assert len(keys) == 4  # ci, prod-deploy, the MFA session, prod-admin
+        assert all(Keyring().get_password(world.service, k) for k in keys)
+        assert sorted(keyring_items(world.service)) == sorted(keys)
+        root = world.root
+    assert all(Keyring().get_password(world.service, k) is None for k in keys)
+    assert keyring_items(world.service) == []
+    assert not root.exists()
+    assert dict(os.environ) == before_env
+    assert tree_digest(operator_home) == before_home
+    assert sorted(p.name for p in (operator_home / ".aws").iterdir()) == ["config",
+                                                                          "credentials"]
+
+
+def test_worlds_are_reproducible_for_screenshots(operator_home):
+    with demo_world() as first:
+        accounts, roles, service = first.accounts, dict(first.roles), first.service
+        config = first.config.read_text()
+        assert first.seed_seconds < 10  # measured and reported, not a timing test
+    with demo_world() as second:  # moto's state is reset: re-seeding does not collide
+        assert (second.accounts, second.roles) == (accounts, roles)
+        assert second.config.read_text() == config
+        assert second.service != service  # a fresh keyring namespace every run
+        org = boto3.session.Session().client("organizations", aws_access_key_id="admin",
+                                             aws_secret_access_key="admin")
+        org.meta.events.register("before-sign.*.*", lambda request, **_: request.headers
+                                 .__setitem__("x-moto-account-id", demo.MANAGEMENT))
+        listed = {a["Name"]: a["Id"] for a in org.list_accounts()["Accounts"]}
+    assert {k: v for k, v in accounts.items() if k != "vendor"} == {
+        ("management" if v == demo.MANAGEMENT else k): v for k, v in listed.items()}
+
+
+def test_run_demo_opens_the_app_inside_the_world(operator_home, monkeypatch):
+    seen: dict[str, str] = {}
+
+    def run_app() -> int:
+        seen.update(os.environ)
+        assert rolecall("list").returncode == 0
+        return 7
+
+    monkeypatch.setitem(sys.modules, "tui.app", types.SimpleNamespace(run_app=run_app))
+    before = dict(os.environ)
+    assert demo.run_demo() == 7
+    assert seen["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    assert not Path(seen["ROLECALL_CONFIG"]).exists()
+    assert dict(os.environ) == before
+
+
+def test_sigterm_during_the_demo_still_cleans_up(operator_home):
+    script = textwrap.dedent("""
+        import os, sys, time, types
+        def run_app():
+            print(os.environ["ROLECALL_CONFIG"], flush=True)
+            time.sleep(60)
+            return 0
+        sys.modules["tui.app"] = types.SimpleNamespace(run_app=run_app)
+        from tui.cli import main
+        sys.exit(main(["demo"]))
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    catalog = Path(proc.stdout.readline().strip())  # type: ignore[union-attr]
+    assert catalog.exists()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    assert "demo sandbox at http://127.0.0.1:" in proc.stderr.read()  # type: ignore[union-attr]
+    assert not catalog.parent.exists()
+
+
+def test_without_moto_the_cli_says_how_to_install_it(operator_home):
+    script = "import sys; sys.modules['moto'] = None; from tui.cli import main; " \
+             "sys.exit(main(['demo']))"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["rolecall: the demo needs moto",
+                                          "  fix: pip install 'rolecall[demo]'"]
