@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import tempfile
+from contextlib import closing
 from pathlib import Path
 
 from . import paths
@@ -252,20 +253,32 @@ class SessionCache:
             return None
 
     def put(self, session: Session, stamp: str = "", refresh_window: int = 300) -> None:
-        assert session.credentials is not None
-        self._secret_set(session.key, json.dumps(session.credentials.to_process_json()))
+        self.put_many([session], stamp, refresh_window)
 
+    def put_many(self, sessions: list[Session], stamp: str = "",
+                 refresh_window: int = 300) -> None:
+        """Store secrets in the keyring, then index them in one locked rewrite. An entry
+        for the same role under an older key (the config changed) is superseded."""
+        secrets = {s.key: json.dumps(s.credentials.to_process_json())
+                   for s in sessions if s.credentials is not None}
+        done = self._bulk_set(secrets)
+        for key, secret in secrets.items():
+            if key not in done:
+                self._secret_set(key, secret)
         stale: list[str] = []
 
         def change(data: dict) -> None:
-            entry = session.to_index()
-            entry.update(stamp=stamp, refresh_window=refresh_window, backend=self.backend_name)
-            sessions = data["sessions"]
-            stale[:] = [k for k, e in sessions.items() if k != session.key
-                        and e.get("role") == session.role and e.get("kind") == session.kind]
+            indexed = data["sessions"]
+            fresh = {(s.role, s.kind): s.key for s in sessions}
+            stale[:] = [k for k, e in indexed.items()
+                        if fresh.get((e.get("role"), e.get("kind")), k) != k]
             for key in stale:
-                del sessions[key]
-            sessions[session.key] = entry
+                del indexed[key]
+            for session in sessions:
+                entry = session.to_index()
+                entry.update(stamp=stamp, refresh_window=refresh_window,
+                             backend=self.backend_name)
+                indexed[session.key] = entry
             if self._skew is not None:
                 data["clock_skew"] = round(self._skew, 1)
 
@@ -276,25 +289,66 @@ class SessionCache:
     def orphans(self) -> list[str]:
         """Keys with a secret under our service but no index entry (Secret Service only:
         other backends cannot be enumerated)."""
-        from .fastpath import SECRET_SERVICE
-
-        if self.memory_only or self.backend_name != SECRET_SERVICE:
+        opened = self._secret_service()
+        if opened is None:
             return []
-        from contextlib import closing
-
-        import secretstorage
-
+        connection, collection = opened
         indexed = set(self.read_index()["sessions"])
-        with closing(secretstorage.dbus_init()) as connection:
-            collection = secretstorage.get_default_collection(connection)
-            if collection.is_locked():
-                return []
+        with closing(connection):
             return [key for item in collection.search_items({"service": self.service})
                     if (key := item.get_attributes().get("username")) and key not in indexed]
 
+    def _secret_service(self):
+        """One Secret Service connection and the default collection, for bulk work; None
+        when the backend is another one or the collection is locked."""
+        from .fastpath import SECRET_SERVICE
+
+        if self.memory_only or self.backend_name != SECRET_SERVICE:
+            return None
+        import secretstorage
+
+        connection = secretstorage.dbus_init()
+        collection = secretstorage.get_default_collection(connection)
+        if collection.is_locked():
+            connection.close()
+            return None
+        return connection, collection
+
+    def _bulk_set(self, secrets: dict[str, str]) -> set[str]:
+        """Store many secrets over one connection, as keyring's SecretService backend
+        would (same attributes and label), so either can read them back."""
+        opened = self._secret_service() if len(secrets) > 1 else None
+        if opened is None:
+            return set()
+        connection, collection = opened
+        with closing(connection):
+            for key, secret in secrets.items():
+                attributes = {"username": key, "service": self.service,
+                              "application": "Python keyring library"}
+                collection.create_item(f"Password for '{key}' on '{self.service}'",
+                                       attributes, secret.encode(), replace=True)
+        return set(secrets)
+
+    def _bulk_delete(self, keys: set[str]) -> set[str]:
+        """Delete many Secret Service items over one connection; returns those done."""
+        opened = self._secret_service() if len(keys) > 1 else None
+        if opened is None:
+            return set()
+        connection, collection = opened
+        done = set()
+        with closing(connection):
+            for item in collection.search_items({"service": self.service}):
+                key = item.get_attributes().get("username")
+                if key in keys:
+                    item.delete()
+                    done.add(key)
+        return done
+
     def forget(self, keys: list[str]) -> int:
+        done = self._bulk_delete(set(keys))
         for key in keys:
-            self._secret_delete(key)
+            if key not in done:
+                self._secret_delete(key)
 
         def change(data: dict) -> None:
             for key in keys:
