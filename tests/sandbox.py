@@ -6,6 +6,7 @@ or ``~/.aws``: the Secret Service runs on a private bus under a throwaway HOME.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -132,9 +133,7 @@ class Moto:
 
     def create_user_keys(self, account: str, user: str) -> tuple[str, str]:
         iam = self.client("iam", account)
-        try:
+        with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
             iam.create_user(UserName=user)
-        except iam.exceptions.EntityAlreadyExistsException:
-            pass
         key = iam.create_access_key(UserName=user)["AccessKey"]
         return key["AccessKeyId"], key["SecretAccessKey"]
