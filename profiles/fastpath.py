@@ -53,18 +53,29 @@ SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
 
 
 def _secret_service_get(service: str, key: str) -> str | None:
-    """Read an item that keyring's SecretService backend stored, without importing
-    keyring (whose import alone costs more than the D-Bus round trip)."""
-    from contextlib import closing
+    """Read an item that keyring's SecretService backend stored, straight over D-Bus
+    with jeepney (what secretstorage and keyring sit on; importing those costs more than
+    the round trips). Only unlocked items are read; anything else returns None."""
+    from jeepney import DBusAddress, new_method_call
+    from jeepney.io.blocking import open_dbus_connection
 
-    import secretstorage
+    secrets = DBusAddress("/org/freedesktop/secrets", bus_name="org.freedesktop.secrets",
+                          interface="org.freedesktop.Secret.Service")
+    with open_dbus_connection(bus="SESSION") as connection:
+        def call(method: str, signature: str, *args):
+            reply = connection.send_and_get_reply(
+                new_method_call(secrets, method, signature, args), timeout=5)
+            if reply.header.message_type.name != "method_return":
+                raise OSError(f"{method}: {reply.body}")
+            return reply.body
 
-    with closing(secretstorage.dbus_init()) as connection:
-        collection = secretstorage.get_default_collection(connection)
-        if collection.is_locked():
+        unlocked, _locked = call("SearchItems", "a{ss}", {"username": key, "service": service})
+        if not unlocked:
             return None
-        for item in collection.search_items({"username": key, "service": service}):
-            return item.get_secret().decode()
+        _, session = call("OpenSession", "sv", "plain", ("s", ""))
+        (found,) = call("GetSecrets", "aoo", unlocked[:1], session)
+        for _session, _params, value, _content_type in found.values():
+            return bytes(value).decode()
     return None
 
 
