@@ -100,3 +100,21 @@ def test_core_and_cli_never_import_textual(offline_world):
                          cwd=offline_world.home, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_exec_on_a_cache_hit_imports_no_boto_before_exec(world):
+    """``exec`` replaces itself with CMD, so its imports are read from -X importtime."""
+    chain_config(world)
+    assert world.run("assume", "hop2").returncode == 0
+    creds = process_creds(world, "hop2")
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tui", "exec", "hop2", "--", "sh", "-c",
+         "echo $AWS_SESSION_TOKEN; exit 7"],
+        capture_output=True, text=True, env=environ(world), cwd=world.home, timeout=60,
+        stdin=subprocess.DEVNULL)
+    assert out.returncode == 7
+    assert out.stdout.strip() == creds["SessionToken"]
+    imported = [line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines()
+                if line.startswith("import time:")]
+    assert "profiles.fastpath" in imported  # the probe sees our own imports
+    assert not [m for m in imported if m.split(".")[0] in ("boto3", "botocore", "textual")]

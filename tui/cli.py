@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args
     try:
-        if args and args[0] in ("process", "env"):
+        if args and args[0] in ("process", "env", "exec"):
             from tui.fast import try_fast
 
             status = try_fast(args)

@@ -1,4 +1,4 @@
-"""The cache-hit fast path for ``process`` and ``env``: standard library only."""
+"""The cache-hit fast path for ``process``, ``env`` and ``exec``: standard library only."""
 
 from __future__ import annotations
 
@@ -18,11 +18,14 @@ def _env_args(args: list[str]) -> str | None:
 
 
 def try_fast(args: list[str]) -> int | None:
-    """Serve ``process ROLE`` or ``env ROLE`` from the cache; None means take the full path."""
+    """Serve ``process ROLE``, ``env ROLE`` or ``exec ROLE -- CMD`` from the cache; None
+    means take the full path."""
     if len(args) < 2 or args[1].startswith("-"):
         return None
     if args[0] == "process" and len(args) == 2:
         fmt = "process"
+    elif args[0] == "exec" and len(args) > 3 and args[2] == "--":
+        fmt = "exec"
     elif args[0] == "env" and (fmt := _env_args(args)) in ("sh", "fish", "powershell",
                                                             "dotenv", "json"):
         pass
@@ -40,5 +43,14 @@ def try_fast(args: list[str]) -> int | None:
     from profiles import environment
 
     variables = environment.build(args[1], credentials, entry.get("region"))
+    if fmt == "exec":
+        import os
+
+        command = args[3:]
+        sys.stdout.flush()
+        try:
+            os.execvpe(command[0], command, environment.child_environ(variables))
+        except OSError:
+            return None  # the full path reports it properly
     sys.stdout.write(environment.render(variables, fmt))
     return 0
