@@ -46,6 +46,16 @@ def stamp(config_file: str | None = None, catalog_file: str | None = None) -> st
             parts.append(f"{path}:{st.st_mtime_ns}:{st.st_size}")
         except OSError:
             parts.append(f"{path}:-")
+    # Roles may also be defined in the credentials file (botocore merges it in). Only
+    # then does it count: otherwise every `write` would spoil every cached stamp.
+    credentials = os.path.abspath(_path("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"))
+    try:
+        with open(credentials, "rb") as handle:
+            if b"role_arn" in handle.read():
+                st = os.fstat(handle.fileno())
+                parts.append(f"{credentials}:{st.st_mtime_ns}:{st.st_size}")
+    except OSError:
+        pass
     return "|".join(parts)
 
 

@@ -70,6 +70,22 @@ def test_config_change_sends_the_fast_path_to_the_engine(world):
     assert process_creds(world, "hop1") == fresh
 
 
+def test_a_role_in_the_credentials_file_is_stamped_too(world):
+    chain_config(world)
+    other = world.moto.create_role("444444444444", "Moved")
+    world.write_credentials(world.credentials.read_text() + "\n[credrole]\nrole_arn = "
+                            + world.moto.create_role("555555555555", "Original")
+                            + "\nsource_profile = base\n")
+    first = process_creds(world, "credrole")
+    world.write_credentials(world.credentials.read_text().replace(
+        "arn:aws:iam::555555555555:role/Original", other))
+    out, report = probe(world, ["process", "credrole"])
+    assert "botocore" in report["heavy"]  # the credentials file defines roles: stamped
+    assert json.loads(out)["AccessKeyId"] != first["AccessKeyId"]
+    arn = ok_json(world.run("assume", "credrole", "--json"))["assumed_role_arn"]
+    assert ":444444444444:assumed-role/Moved/" in arn
+
+
 def test_fast_path_respects_the_refresh_window_and_forget(world):
     chain_config(world)
     data = ok_json(world.run("assume", "hop1", "--json"))
