@@ -88,6 +88,44 @@ class Workspace:
     def assume(self, name: str, **options) -> Result:
         return self.engine.assume(name, **options)
 
+    def chain(self, source: str, role_arn: str, *, label: str | None = None,
+              duration: str | int | None = None, external_id: str | None = None,
+              session_name: str | None = None) -> Result:
+        """Assume any ``role_arn`` from the cached session of role ``source`` (an ad-hoc
+        hop the config does not name; role chaining, so at most 1 hour). The session is
+        cached under ``label`` (default ``SOURCE>RoleName``) with ``source``'s as parent."""
+        from dataclasses import replace as _replace
+
+        from .engine import Step, _key, explicit_duration
+        from .errors import UsageError
+        from .model import ROLE_ARN, Role
+
+        match = ROLE_ARN.fullmatch(role_arn.strip())
+        if match is None:
+            raise UsageError(f"malformed role ARN {role_arn!r}",
+                             fix="use arn:aws:iam::123456789012:role/RoleName")
+        plan = self.engine.plan(source)
+        parent = self.engine.cached(source)
+        if parent is None:
+            raise UsageError(f"{source} has no active session to chain from",
+                             fix=f"assume {source} first")
+        name = label or f"{source}>{match.group(3)}"
+        if name in self.inventory.roles:
+            raise UsageError(f"{name!r} names a configured role; an ad-hoc chain needs "
+                             "another label", fix="assume that role by its name instead")
+        region = parent.region or self.inventory.role(source).region or plan.base.region
+        role = Role(name=name, role_arn=role_arn.strip(), source=source,
+                    external_id=external_id or None, region=region, origin="chain")
+        requested = explicit_duration(duration, role, chained=True)
+        step = Step("role", _key("chain", parent.key, role.role_arn, external_id or ""),
+                    name, role=role, chained=True)
+        notes: list[str] = []
+        session = self.engine._call(_replace(plan, name=name, steps=(*plan.steps, step)),
+                                    step, parent, requested, session_name, external_id,
+                                    [], notes)
+        self.cache.put(session, self.engine.stamp, self.refresh_window)
+        return Result(session, [parent, session], [True, False], notes)
+
     def environment(self, name: str, session: Session) -> dict[str, str]:
         assert session.credentials is not None
         return environment.build(name, session.credentials.to_process_json(),
