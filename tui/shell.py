@@ -1,0 +1,34 @@
+"""The subshell the TUI opens (with the TUI suspended), factored out so it can be tested
+without a terminal: the same environment and nested guard as ``rolecall shell``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+
+from profiles.environment import NEST_MARKER, child_environ
+from profiles.errors import UsageError
+
+
+def nested_guard(environ: Mapping[str, str] | None = None) -> None:
+    """Refuse a shell inside a rolecall shell (the TUI has no --nest)."""
+    env = os.environ if environ is None else environ
+    if env.get(NEST_MARKER):
+        raise UsageError(f"already inside a rolecall shell for {env[NEST_MARKER]!r}",
+                         fix="exit that shell first, then open one from a plain terminal")
+
+
+def shell_command(environ: Mapping[str, str] | None = None) -> list[str]:
+    env = os.environ if environ is None else environ
+    return [env.get("SHELL") or "/bin/sh"]
+
+
+def run_shell(variables: dict[str, str]) -> int:
+    """Run ``$SHELL`` with the session's variables; returns its exit status."""
+    nested_guard()
+    try:
+        return subprocess.call(shell_command(), env=child_environ(variables))
+    except OSError as exc:
+        raise UsageError(f"cannot run {shell_command()[0]!r}: {exc.strerror}",
+                         fix="set SHELL to an installed shell") from None

@@ -1,0 +1,74 @@
+"""What the board shows, read from the core in one go (in a thread worker): every role
+with its session, the indexed sessions by key, and sessions chained by hand from the TUI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from profiles import credfile
+from profiles.model import ROLE_ARN, Session
+from profiles.workspace import RoleRow, Workspace
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One link of a chain as the detail pane shows it."""
+
+    label: str
+    kind: str  # "base", "mfa" or "role"
+    session: Session | None = None
+    chained: bool = False
+
+
+@dataclass
+class Snapshot:
+    rows: list[RoleRow]
+    sessions: dict[str, Session]
+    adhoc: dict[str, str] = field(default_factory=dict)  # chained label -> source role
+    skew: float = 0.0
+
+
+def load(ws: Workspace) -> Snapshot:
+    """Rows plus sessions; blocking (index and credentials-file reads)."""
+    rows = ws.rows()
+    sessions = {s.key: s for s in ws.sessions()}
+    by_key = {r.session.key: r for r in rows if r.session is not None}
+    written: dict[str, list[str]] = {}
+    for section in credfile.managed():
+        role = section.values.get("x_rolecall_role", "").strip()
+        if role:
+            written.setdefault(role, []).append(section.name)
+    adhoc: dict[str, str] = {}
+    for session in sessions.values():
+        if session.kind != "role" or session.role in ws.inventory.roles:
+            continue
+        parent = by_key.get(session.parent or "")
+        match = ROLE_ARN.fullmatch(session.role_arn)
+        if parent is None or match is None:
+            continue
+        adhoc[session.role] = parent.name
+        rows.append(RoleRow(
+            name=session.role, role_arn=session.role_arn, role_name=match.group(3),
+            account=ws.inventory.account(match.group(1)),
+            chain=(*parent.chain, session.role), region=session.region, mfa_serial=None,
+            session=session, profiles=tuple(written.get(session.role, ())),
+        ))
+    return Snapshot(rows, sessions, adhoc, ws.cache.clock_skew)
+
+
+def hops(ws: Workspace, snap: Snapshot, name: str) -> list[Hop]:
+    """The chain of ``name`` from its base identity, each hop with its indexed session."""
+    source = snap.adhoc.get(name)
+    plan = ws.engine.plan(source or name)
+    out = [Hop(plan.base.label, "base")]
+    for step in plan.steps:
+        out.append(Hop(step.label, step.kind, snap.sessions.get(step.key), step.chained))
+    if source is not None:
+        session = next((s for s in snap.sessions.values() if s.role == name), None)
+        out.append(Hop(name, "role", session, True))
+    return out
+
+
+def children(snap: Snapshot, name: str) -> list[str]:
+    """Sessions chained by hand from ``name``."""
+    return sorted(label for label, source in snap.adhoc.items() if source == name)
