@@ -1,0 +1,147 @@
+"""A small organisation for the TUI tests: five accounts, a chain, an MFA role, and
+sessions seeded with fixed expiries so countdowns and snapshots are deterministic."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from profiles.cache import SessionCache
+from profiles.model import Credentials, Session
+from profiles.workspace import Workspace
+from tests.conftest import World
+
+T0 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC).timestamp()
+MFA = "arn:aws:iam::000000000000:mfa/operator"
+ACCOUNTS = {"dev": "111111111111", "prod": "222222222222", "audit": "333333333333",
+            "member": "444444444444"}
+
+CATALOG = """\
+[settings]
+refresh_window = "5m"
+
+[accounts."111111111111"]
+alias = "dev"
+tags = ["dev"]
+
+[accounts."222222222222"]
+alias = "prod"
+tags = ["prod"]
+
+[accounts."333333333333"]
+alias = "audit"
+
+[accounts."444444444444"]
+alias = "member"
+tags = ["pci"]
+"""
+
+
+class Clock:
+    """An injectable clock: call it for now; set or advance it by hand."""
+
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def organisation(world: World) -> dict[str, str]:
+    """Roles in moto and the AWS config; returns role name -> ARN."""
+    arns = {
+        "dev-deploy": world.moto.create_role(ACCOUNTS["dev"], "DevDeploy", max_session=7200),
+        "prod-deploy": world.moto.create_role(ACCOUNTS["prod"], "ProdDeploy"),
+        "prod-admin": world.moto.create_role(ACCOUNTS["prod"], "Admin", max_session=4 * 3600),
+        "audit": world.moto.create_role(ACCOUNTS["audit"], "AuditAnalyst"),
+        "member-ro": world.moto.create_role(ACCOUNTS["member"], "MemberReadOnly"),
+    }
+    world.moto.create_role(ACCOUNTS["member"], "BreakGlass")
+    world.write_config(
+        "[profile base]\nregion = us-east-1\n\n"
+        f"[profile dev-deploy]\nrole_arn = {arns['dev-deploy']}\nsource_profile = base\n\n"
+        f"[profile prod-deploy]\nrole_arn = {arns['prod-deploy']}\nsource_profile = base\n\n"
+        f"[profile prod-admin]\nrole_arn = {arns['prod-admin']}\nsource_profile = base\n"
+        f"mfa_serial = {MFA}\n\n"
+        f"[profile audit]\nrole_arn = {arns['audit']}\nsource_profile = base\n\n"
+        f"[profile member-ro]\nrole_arn = {arns['member-ro']}\nsource_profile = audit\n")
+    world.catalog.write_text(CATALOG)
+    if not world.credentials.exists() or "[base]" not in world.credentials.read_text():
+        world.base_profile()
+    return arns
+
+
+def seed(ws: Workspace, name: str, expires: float, session_name: str = "operator",
+         issued: float = T0 - 1800) -> Session:
+    """Put a session (and its parents) for ``name`` into the cache with a fixed expiry,
+    as if assumed earlier; parents get an hour more. Fake secrets: display only."""
+    plan = ws.engine.plan(name)
+    parent: Session | None = None
+    for index, step in enumerate(plan.steps):
+        last = index == len(plan.steps) - 1
+        ends = expires if last else expires + 3600
+        creds = Credentials("ASIA" + secrets.token_hex(8).upper(), secrets.token_hex(20),
+                            "TOKEN" + secrets.token_hex(16),
+                            datetime.fromtimestamp(ends, UTC))
+        if step.kind == "mfa":
+            arn, role_arn, sname = step.serial or "", "", ""
+        else:
+            assert step.role is not None
+            account = step.role.account_id
+            arn = (f"arn:aws:sts::{account}:assumed-role/{step.role.role_short_name}/"
+                   f"{session_name}")
+            role_arn, sname = step.role.role_arn, session_name
+        session = Session(key=step.key, role=step.label, kind=step.kind, arn=arn,
+                          expires_at=datetime.fromtimestamp(ends, UTC),
+                          issued_at=datetime.fromtimestamp(issued, UTC), session_name=sname,
+                          role_arn=role_arn, parent=parent.key if parent else None,
+                          region="us-east-1", credentials=creds)
+        if last or ws.cache.get(step.key) is None:
+            ws.cache.put(session, ws.engine.stamp, ws.refresh_window)
+        parent = session
+    assert parent is not None
+    return parent
+
+
+def workspace(clock: Clock) -> Workspace:
+    return Workspace(clock=clock, cache=SessionCache())
+
+
+def seeded(world: World, clock: Clock) -> Workspace:
+    """The organisation with live sessions at 10:00, 3:20 (warning), expired, and 2h."""
+    organisation(world)
+    ws = workspace(clock)
+    seed(ws, "prod-deploy", T0 + 600)
+    seed(ws, "dev-deploy", T0 + 200)
+    seed(ws, "audit", T0 + 2 * 3600 + 5)
+    seed(ws, "member-ro", T0 - 30)
+    return ws
+
+
+def expiry_in(seconds: float) -> float:
+    return T0 + seconds
+
+
+async def settle(app, pilot, rounds: int = 4) -> None:
+    """Let workers finish and their results land (a job ends with a reload)."""
+    for _ in range(rounds):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    await asyncio.sleep(0)
+
+
+async def until(pilot, condition, timeout: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+def later(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)
