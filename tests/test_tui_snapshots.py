@@ -1,0 +1,110 @@
+"""Snapshots of the main views (pytest-textual-snapshot), with a fixed clock, fixed
+session expiries and UTC, so every run draws the same screen.
+
+Regenerate after an intended change: ``pytest tests/test_tui_snapshots.py --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from profiles.model import Credentials, Session
+from tests.tui_world import T0, Clock, seeded, until
+from tui.app import RolecallApp
+from tui.modals import AssumeModal
+
+SIZE = (150, 36)
+
+
+@pytest.fixture
+def utc(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.delenv("TZ")
+    time.tzset()
+
+
+def chained_by_hand(ws, clock: Clock) -> None:
+    """audit > BreakGlass in the member account, as the `c` key leaves it."""
+    parent = ws.cache.get(ws.engine.plan("audit").steps[-1].key)
+    ends = datetime.fromtimestamp(T0 + 45 * 60, UTC)
+    ws.cache.put(Session(
+        key="adhoc-breakglass", role="audit>BreakGlass", kind="role",
+        arn="arn:aws:sts::444444444444:assumed-role/BreakGlass/operator", expires_at=ends,
+        issued_at=datetime.fromtimestamp(T0 - 900, UTC), session_name="operator",
+        role_arn="arn:aws:iam::444444444444:role/BreakGlass", parent=parent.key,
+        region="us-east-1", credentials=Credentials("ASIAX", "s", "t", ends)))
+
+
+def app_for(world, clock: Clock, adhoc: bool = False) -> RolecallApp:
+    ws = seeded(world, clock)
+    if adhoc:
+        chained_by_hand(ws, clock)
+    return RolecallApp(clock=clock, workspace=ws, auto_renew=False, ticking=False)
+
+
+def test_board(world, utc, snap_compare):
+    clock = Clock()
+    app = app_for(world, clock)
+
+    async def ready(pilot):
+        await app.loaded()
+        app.board.select("prod-deploy")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_detail_with_chain(world, utc, snap_compare):
+    clock = Clock()
+    app = app_for(world, clock, adhoc=True)
+
+    async def ready(pilot):
+        await app.loaded()
+        app.board.select("audit>BreakGlass")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_assume_modal_with_mfa(world, utc, snap_compare):
+    clock = Clock()
+    app = app_for(world, clock)
+
+    async def ready(pilot):
+        await app.loaded()
+        app.board.select("prod-admin")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AssumeModal))
+        await pilot.press(*"12")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_filter(world, utc, snap_compare):
+    clock = Clock()
+    app = app_for(world, clock)
+
+    async def ready(pilot):
+        await app.loaded()
+        await pilot.press("slash", *"prod")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_help(world, utc, snap_compare):
+    clock = Clock()
+    app = app_for(world, clock)
+
+    async def ready(pilot):
+        await app.loaded()
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
