@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -58,7 +59,7 @@ class PromptCancelled(Exception):
 class RolecallApp(App[int]):
     """The board of roles. ``clock`` and ``workspace`` are injectable for tests."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "rolecall"
     COMMANDS = App.COMMANDS | {RoleCommands}
     BINDINGS = [

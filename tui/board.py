@@ -113,6 +113,7 @@ class Board(ScrollView, can_focus=True):
         self._cells: dict[tuple[str, str], Text] = {}  # (name, column) -> shown countdown etc.
         self._strips: dict[tuple, Strip] = {}
         self._layout: tuple[int, tuple[Column, ...]] | None = None
+        self._widths: tuple[int, int, int] | None = None
         self.updates = 0  # update_cell calls (the benchmark reads it)
 
     # -- data -----------------------------------------------------------------------------
@@ -125,6 +126,8 @@ class Board(ScrollView, can_focus=True):
         self._accounts = {r.account.id: r.account for r in rows}
         self.now, self.window = now, window
         self._resort()
+        self._widths = None
+        self._layout = None
         self._refilter(selected)
 
     def set_query(self, query: str) -> None:
@@ -136,6 +139,7 @@ class Board(ScrollView, can_focus=True):
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
         selected = self.selected
         self._resort()
+        self._layout = None
         self._refilter(selected)
         return self.sort
 
@@ -151,9 +155,15 @@ class Board(ScrollView, can_focus=True):
         self._sorted = [r.name for r in sort_rows(list(self.rows.values()), self.sort)]
 
     def _refilter(self, keep: str | None) -> None:
-        query = self.query.strip().lower()
-        names = [n for n in self._sorted if matches(self._hay[n], query)] if query \
-            else self._sorted
+        words = self.query.lower().split()
+        hay = self._hay
+        if len(words) == 1:
+            word = words[0]
+            names = [n for n in self._sorted if word in hay[n]]
+        elif words:
+            names = [n for n in self._sorted if all(w in hay[n] for w in words)]
+        else:
+            names = self._sorted
         lines: list[tuple[str, str]] = []
         role_lines: list[int] = []
         grouped = self.sort == "account"
@@ -168,7 +178,6 @@ class Board(ScrollView, can_focus=True):
         self._line_of = {lines[i][1]: i for i in role_lines}
         self._cells.clear()
         self._strips.clear()
-        self._layout = None
         self.virtual_size = Size(0, len(lines) + 1)
         if keep in self._line_of:
             self.cursor = role_lines.index(self._line_of[keep])
@@ -262,13 +271,15 @@ class Board(ScrollView, can_focus=True):
     def columns(self, width: int) -> tuple[Column, ...]:
         if self._layout and self._layout[0] == width:
             return self._layout[1]
-        names = self.visible_names
-        rows = [self.rows[n] for n in names[:20000]]
-        role_w = min(max([4, *(cell_len(r.name) for r in rows)]), 40)
-        prof_w = min(max([8, *(cell_len(", ".join(r.profiles)) for r in rows)]), 24)
+        if self._widths is None:  # from every row, so filtering never moves a column
+            rows = list(self.rows.values())
+            self._widths = (
+                min(max([4, *(cell_len(r.name) for r in rows)]), 40),
+                min(max([7, *(cell_len(account_label(r)) for r in rows)]), 30),
+                min(max([8, *(cell_len(", ".join(r.profiles)) for r in rows)]), 24))
+        role_w, acct_w, prof_w = self._widths
         cols = [Column("role", "ROLE", role_w)]
         if self.sort != "account":
-            acct_w = min(max([7, *(cell_len(account_label(r)) for r in rows)]), 30)
             cols.append(Column("account", "ACCOUNT", acct_w))
         fixed = 2 + sum(c.width + GAP for c in cols) + (10 + GAP) + (8 + GAP) + prof_w + GAP
         chain_w = max(12, width - fixed - GAP)
@@ -348,13 +359,33 @@ class Board(ScrollView, can_focus=True):
         if kind == "group":
             strip = self._strip(self._group_line(name), width, base)
         else:
-            text = self._row_line(self.rows[name], self.columns(width))
             overlay = self._style("board--cursor") if selected else None
-            strip = self._strip(text, width, base, overlay)
+            strip = self._row_strip(self.rows[name], self.columns(width), width, base, overlay)
         if len(self._strips) > 4000:
             self._strips.clear()
         self._strips[key] = strip
         return strip
+
+    def _row_strip(self, row: RoleRow, columns: tuple[Column, ...], width: int, base: Style,
+                   overlay: Style | None) -> Strip:
+        """A role's line straight to segments (each cell has one style)."""
+        line = base + overlay if overlay else base
+        segments = [Segment("  ", line)]
+        for column in columns:
+            cell = self._cell(row, column.key)
+            plain, w = cell.plain, column.width
+            if column.key == "left":
+                plain = plain.rjust(w)
+            elif cell_len(plain) > w:
+                plain = plain[:w - 1] + "…"
+            else:
+                plain = plain.ljust(w)
+            own = cell.style if isinstance(cell.style, Style) else (
+                Style.parse(cell.style) if cell.style else None)
+            style = line if own is None else (base + own + overlay if overlay else base + own)
+            segments.append(Segment(plain, style))
+            segments.append(Segment(" " * GAP, line))
+        return Strip(segments).crop_extend(0, width, line)
 
     def _strip(self, text: Text, width: int, base: Style, overlay: Style | None = None) -> Strip:
         """One line: the widget's style, the text's own styles, then the cursor on top."""
