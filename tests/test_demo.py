@@ -6,13 +6,16 @@ Service; the only stand-in is ``tui.app`` in the run_demo tests (another part's 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 import types
 from pathlib import Path
 
@@ -260,3 +263,69 @@ def test_without_moto_the_cli_says_how_to_install_it(operator_home):
     assert result.returncode == 2
     assert result.stderr.splitlines() == ["rolecall: the demo needs moto",
                                           "  fix: pip install 'rolecall[demo]'"]
+
+
+def demo_keyring_items(other_than: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
+    """Every secret under a ``rolecall-demo-*`` service (except ``other_than``)."""
+    from contextlib import closing
+
+    import secretstorage
+
+    with closing(secretstorage.dbus_init()) as connection:
+        items = secretstorage.get_default_collection(connection).get_all_items()
+        return [s for item in items
+                if (s := item.get_attributes().get("service", "")).startswith("rolecall-demo-")
+                and s not in other_than]
+
+
+@pytest.mark.skipif(not shutil.which("tmux"), reason="needs tmux")
+def test_rolecall_demo_in_a_terminal_assume_then_quit_leaves_nothing(operator_home, tmp_path):
+    """The README's first command with the real app: board, assume prod-deploy, quit."""
+    others = set(demo_keyring_items())  # e.g. a module-scoped world still open
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    status = tmp_path / "status"
+    env = {**os.environ, "TERM": "xterm-256color", "TMPDIR": str(tmpdir)}
+    env.pop("TMUX", None)
+    sock = f"/tmp/rolecall-demo-{os.getpid()}.sock"  # short: unix socket paths are limited
+    tmux = ["tmux", "-S", sock]  # a private server, so it has our environment
+    launch = f"{sys.executable} -m tui demo; echo $? > {status}; sleep 30"
+    subprocess.run([*tmux, "new-session", "-d", "-s", "demo", "-x", "160", "-y", "40", launch],
+                   env=env, check=True, cwd=operator_home)
+    try:
+        def screen() -> str:
+            return subprocess.run([*tmux, "capture-pane", "-p", "-t", "demo"],
+                                  capture_output=True, text=True).stdout
+
+        def keys(*names: str) -> None:
+            subprocess.run([*tmux, "send-keys", "-t", "demo", *names], check=True)
+
+        wait_for(lambda: "12 roles in 6 accounts" in screen(), screen)
+        assert [p.name[:14] for p in tmpdir.iterdir()] == ["rolecall-demo-"]
+        keys("/")
+        wait_for(lambda: "filter: name" in screen(), screen)
+        keys("-l", "prod-deploy")
+        wait_for(lambda: "1 shown" in screen(), screen)
+        keys("Enter")
+        keys("Enter")
+        wait_for(lambda: "Assume prod-deploy" in screen(), screen)
+        keys("Enter")
+        wait_for(lambda: "2 live" in screen(), screen)  # ci and prod-deploy
+        assert len(demo_keyring_items(others)) == 2
+        keys("q")
+        wait_for(status.exists, screen)
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+        with contextlib.suppress(OSError):
+            os.unlink(sock)
+    assert status.read_text().strip() == "0"
+    assert list(tmpdir.iterdir()) == []
+    assert demo_keyring_items(others) == []
+
+
+def wait_for(condition, show, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out; screen:\n{show()}")
+        time.sleep(0.1)
