@@ -262,7 +262,7 @@ def write_files(world: DemoWorld, keys: dict[str, tuple[str, str]]) -> None:
     catalog = ['[settings]\nrefresh_window = "5m"\nsession_name = "{user}-{unix}"\n'
                'mfa_mode = "session"\n']
     for alias, account in world.accounts.items():
-        tags = ACCOUNTS.get(alias, ("", ("third-party",) if alias == "vendor" else ()))[1]
+        tags = ACCOUNTS[alias][1] if alias in ACCOUNTS else ("third-party",) * (alias == "vendor")
         catalog.append(f'\n[accounts."{account}"]\nalias = "{alias}"\n'
                        f"tags = {json.dumps(list(tags))}\n")
     for env in ("dev", "prod"):
