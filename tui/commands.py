@@ -53,6 +53,11 @@ def _notes(result) -> None:
         print(f"rolecall: note: {note}", file=sys.stderr)
 
 
+def _short(hop: str) -> str:
+    """``mfa:arn:aws:iam::1:mfa/alice`` reads as ``mfa:alice`` in a table."""
+    return "mfa:" + hop.rsplit("/", 1)[-1] if hop.startswith("mfa:") else hop
+
+
 def _left(seconds: float) -> str:
     return "expired" if seconds <= 0 else f"{format_duration(int(seconds))} left"
 
@@ -95,7 +100,8 @@ def cmd_list(ns: argparse.Namespace) -> int:
     for r in rows:
         account = f"{r.account.id} ({r.account.alias})" if r.account.alias else r.account.id
         state = _left(r.session.seconds_left(now)) if r.session else "-"
-        table.append((r.name, account, r.role_name, " > ".join(r.chain), state))
+        chain = " > ".join(_short(hop) for hop in r.chain)
+        table.append((r.name, account, r.role_name, chain, state))
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     for row in table:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[4])
