@@ -10,33 +10,16 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from tests.benchmarks.peers import SECRETSTORAGE_FLOOR as FLOOR_SECRETSTORAGE
+from tests.benchmarks.peers import median_ms
 from tests.sandbox import Moto, start_secret_service
 
 FLOOR_KEYRING = "import keyring, sys; keyring.get_password(sys.argv[1], sys.argv[2])"
-FLOOR_SECRETSTORAGE = """
-import sys, secretstorage
-conn = secretstorage.dbus_init()
-collection = secretstorage.get_default_collection(conn)
-for item in collection.search_items({"service": sys.argv[1], "username": sys.argv[2]}):
-    item.get_secret()
-    break
-"""
-
-
-def median_ms(cmd: list[str], env: dict[str, str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:
