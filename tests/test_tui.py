@@ -140,6 +140,46 @@ async def test_filter_as_you_type_and_sort(world):
         assert board.sort == "account"
 
 
+async def test_headers_sit_on_their_columns_at_any_width(world):
+    """Each title starts where its column's cells start (the countdown's ends where they
+    end), whatever the width and sort."""
+    from tui.board import GAP
+
+    clock = Clock()
+    ws = seeded(world, clock)
+    app = RolecallApp(clock=clock, workspace=ws, auto_renew=False, ticking=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.loaded()
+        board = app.board
+        assert board is not None
+        for width in (90, 130, 160, 230):
+            await pilot.resize_terminal(width, 40)
+            await pilot.pause()
+            for _ in range(2):  # account order, then name order (with ACCOUNT)
+                lines = line_texts(app)
+                columns = board.columns(board.scrollable_content_region.width)
+                start, rows = 2, board.visible_names
+                shown = len(lines[0])
+                for column in columns:
+                    end = start + column.width
+                    if end > shown:  # a narrow board crops the last columns, rows too
+                        assert all(len(row_text(app, n)) == shown for n in rows)
+                        break
+                    title = lines[0][start:end]
+                    assert title == column.fit(column.title), (width, column, lines[0])
+                    assert (title.endswith if column.right else title.startswith)(column.title)
+                    assert lines[0][start + column.width:end + GAP] == " " * GAP
+                    for name in rows:
+                        text = row_text(app, name)
+                        value = cell(app, name, column.key).plain
+                        assert text[start:end] == column.fit(value), (width, name, column)
+                    start = end + GAP
+                if width >= 160:
+                    assert "LEFT" in lines[0] and "PROFILES" in lines[0]
+                await pilot.press("o")
+            await pilot.press("o")  # back to account order
+
+
 def test_filter_matches_every_field():
     from profiles.model import Account
     from profiles.workspace import RoleRow
@@ -686,3 +726,19 @@ def test_seed_helper_is_deterministic(world):
     session = seed(ws, "member-ro", T0 + 60)
     assert session.seconds_left(T0) == 60
     assert ws.engine.cached("member-ro") is None  # inside the window
+
+
+async def test_screenshot_png_font_is_monospace_on_cells(world):
+    """The PNG converter gets an installed monospace font spaced to one cell per
+    character (a proportional fallback squeezed the header off its columns)."""
+    from tui.screenshots import _advance, _mono_svg
+
+    app = RolecallApp(clock=Clock(), workspace=seeded(world, Clock()), auto_renew=False,
+                      ticking=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.loaded()
+        await pilot.pause()
+        svg = _mono_svg(app.export_screenshot())
+    assert "Fira Code, monospace" not in svg
+    spacing = float(svg.split("DejaVu Sans Mono")[1].split("letter-spacing: ")[1].split("px")[0])
+    assert abs(_advance(20) + spacing - 0.61 * 20) < 1e-3

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -35,6 +35,15 @@ class Column:
     key: str
     title: str
     width: int
+    right: bool = False  # right-aligned (the countdown), title included
+
+    def fit(self, plain: str) -> str:
+        """``plain`` in exactly ``width`` cells: padded, or cut with an ellipsis."""
+        used = cell_len(plain)
+        if used > self.width:
+            return set_cell_size(plain, self.width - 1) + "…"
+        pad = " " * (self.width - used)
+        return pad + plain if self.right else plain + pad
 
 
 def account_label(row: RoleRow) -> str:
@@ -284,7 +293,7 @@ class Board(ScrollView, can_focus=True):
         fixed = 2 + sum(c.width + GAP for c in cols) + (10 + GAP) + (8 + GAP) + prof_w + GAP
         chain_w = max(12, width - fixed - GAP)
         cols += [Column("chain", "CHAIN", chain_w), Column("state", "SESSION", 10),
-                 Column("left", "LEFT", 8), Column("profiles", "PROFILES", prof_w)]
+                 Column("left", "LEFT", 8, right=True), Column("profiles", "PROFILES", prof_w)]
         self._layout = (width, tuple(cols))
         return self._layout[1]
 
@@ -328,26 +337,15 @@ class Board(ScrollView, can_focus=True):
             text.append(f" {tag} ", self._style(style))
         return text
 
-    def _row_line(self, row: RoleRow, columns: tuple[Column, ...]) -> Text:
-        text = Text("  ")
-        for column in columns:
-            cell = self._cell(row, column.key)
-            if column.key == "left":
-                cell = Text(cell.plain.rjust(column.width), style=cell.style)
-            else:
-                cell = cell.copy()
-                cell.truncate(column.width, overflow="ellipsis", pad=True)
-            text.append_text(cell)
-            text.append(" " * GAP)
-        return text
-
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         base = self.rich_style
         if y == 0:
             columns = self.columns(width)
-            text = Text("  " + "".join(c.title.ljust(c.width + GAP) for c in columns))
-            return self._strip(text, width, base, self._style("board--header"))
+            # The same fit and crop as the cells below, so every title sits on its column.
+            header = "  " + "".join(c.fit(c.title) + " " * GAP for c in columns)
+            style = base + self._style("board--header")
+            return Strip([Segment(header, style)]).crop_extend(0, width, style)
         line = y - 1 + int(self.scroll_offset.y)
         if line >= len(self._lines):
             return Strip.blank(width, base)
@@ -373,13 +371,7 @@ class Board(ScrollView, can_focus=True):
         segments = [Segment("  ", line)]
         for column in columns:
             cell = self._cell(row, column.key)
-            plain, w = cell.plain, column.width
-            if column.key == "left":
-                plain = plain.rjust(w)
-            elif cell_len(plain) > w:
-                plain = plain[:w - 1] + "…"
-            else:
-                plain = plain.ljust(w)
+            plain = column.fit(cell.plain)
             own = cell.style if isinstance(cell.style, Style) else (
                 Style.parse(cell.style) if cell.style else None)
             style = line if own is None else (base + own + overlay if overlay else base + own)

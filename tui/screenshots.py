@@ -11,6 +11,7 @@ shows. PNGs are converted from the SVGs with cairosvg (the ``screenshots`` extra
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import subprocess
 import sys
@@ -22,10 +23,39 @@ ROOT = Path(__file__).resolve().parent.parent
 MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 
 
+def _mono_svg(text: str) -> str:
+    """The SVG with a monospace font converters find, spaced to Textual's cell width.
+
+    Textual's SVG names Fira Code and relies on ``textLength`` to keep each run of text
+    on its cells; cairosvg ignores ``textLength`` and falls back to a proportional font
+    when Fira Code is missing, so long runs (the board's header, "Assume <role>") drift
+    off their columns. A font that is installed, plus a letter spacing that makes its
+    advance exactly one cell, puts every character where the terminal puts it.
+    """
+    found = re.search(r"font-family: [^;]*monospace;\s*font-size: ([\d.]+)px", text)
+    size = float(found.group(1)) if found else 20.0
+    cell = 0.61 * size  # Textual's export: char width = font size * 0.61
+    spacing = cell - _advance(size)
+    return re.sub(r"font-family: [^;]*monospace;",
+                  f"font-family: {MONO}; letter-spacing: {spacing:.3f}px;", text)
+
+
+def _advance(size: float) -> float:
+    """The width cairo gives one character of the monospace font at ``size``."""
+    try:
+        import cairocffi
+    except ImportError:
+        return 0.6 * size
+    surface = cairocffi.ImageSurface(cairocffi.FORMAT_ARGB32, 1, 1)
+    context = cairocffi.Context(surface)
+    context.select_font_face(MONO.split(",")[0])
+    context.set_font_size(size)
+    return context.text_extents("M")[4]
+
+
 def to_png(svg: Path) -> bool:
-    """Convert with a monospace font that converters find (the SVG names Fira Code)."""
-    text = svg.read_text().replace('font-family: "Fira Code", monospace',
-                                   f"font-family: {MONO}")
+    """Convert the SVG (see :func:`_mono_svg`) to a PNG beside it."""
+    text = _mono_svg(svg.read_text())
     png = svg.with_suffix(".png")
     try:
         import cairosvg
