@@ -76,3 +76,24 @@ def test_modes_of_everything_rolecall_creates(world):
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
 
+
+
+async def test_no_secret_in_a_screenshot_of_the_board(world):
+    """The board and detail pane of a live session, exported as an SVG screenshot."""
+    from profiles.workspace import Workspace
+    from tui.app import RolecallApp
+
+    _chain(world)
+    assert world.run("assume", "two").returncode == 0
+    needles = _secrets_of(world, "two") + _secrets_of(world, "one")
+    access_key = json.loads(world.run("process", "two").stdout)["AccessKeyId"]
+    app = RolecallApp(workspace=Workspace(), ticking=False, auto_renew=False)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        for key in ("down", "down", "down"):
+            await pilot.press(key)
+        await pilot.pause()
+        svg = app.export_screenshot()
+    assert "assumed-role" in svg  # the detail pane shows a live session
+    assert not any(n in svg for n in needles)
+    assert access_key not in svg
