@@ -47,8 +47,12 @@ class Plan:
     steps: tuple[Step, ...]
 
     @property
-    def labels(self) -> list[str]:
-        return [self.base.label, *(s.label for s in self.steps)]
+    def labels(self) -> tuple[str, ...]:
+        labels = self.__dict__.get("_labels")  # plans are memoized: computed once each
+        if labels is None:
+            labels = self.__dict__["_labels"] = (self.base.label,
+                                                 *(s.label for s in self.steps))
+        return labels
 
 
 @dataclass
@@ -101,12 +105,15 @@ class Engine:
         self.cache = cache
         self.clock = clock
         self.mfa_prompt = mfa_prompt
+        self._plans: dict[str, Plan] = {}  # the inventory never changes once loaded
         cfg, cat = inventory.config_file, inventory.catalog_file
         self.stamp = fastpath.stamp(str(cfg) if cfg else None, str(cat) if cat else None)
 
     # -- planning -------------------------------------------------------------------------
 
     def plan(self, name: str) -> Plan:
+        if (known := self._plans.get(name)) is not None:
+            return known
         base, roles = self.inventory.chain(name)
         steps: list[Step] = []
         parent = f"base:{base.name}"
@@ -122,7 +129,8 @@ class Engine:
             steps.append(Step("role", parent, role.name, role=role,
                               serial=role.mfa_serial if direct else None,
                               chained=bool(steps)))
-        return Plan(name, base, tuple(steps))
+        plan = self._plans[name] = Plan(name, base, tuple(steps))
+        return plan
 
     def needs_mfa(self, name: str) -> str | None:
         """The MFA serial a fresh assumption of ``name`` would prompt for, if any."""

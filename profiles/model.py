@@ -61,14 +61,23 @@ class Role:
     origin: str = ""
 
     @property
+    def _arn_parts(self) -> tuple[str, str]:
+        """Account id and short name, parsed once (the board asks for 5,000 of them;
+        functools.cached_property takes a lock per read)."""
+        parts = self.__dict__.get("_arn")
+        if parts is None:
+            match = ROLE_ARN.fullmatch(self.role_arn)
+            parts = (match.group(1), match.group(3)) if match else ("", self.role_arn)
+            self.__dict__["_arn"] = parts
+        return parts
+
+    @property
     def account_id(self) -> str:
-        match = ROLE_ARN.fullmatch(self.role_arn)
-        return match.group(1) if match else ""
+        return self._arn_parts[0]
 
     @property
     def role_short_name(self) -> str:
-        match = ROLE_ARN.fullmatch(self.role_arn)
-        return match.group(3) if match else self.role_arn
+        return self._arn_parts[1]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import credfile, environment, inventory
+from . import credfile, environment, inventory, inventory_cache
 from .cache import SessionCache
 from .engine import Engine, MfaPrompt, Result
 from .model import Account, Session, iso
@@ -54,7 +54,7 @@ class Workspace:
                  inv: inventory.Inventory | None = None) -> None:
         self.clock = clock
         self.cache = cache or SessionCache()
-        self.inventory = inv or inventory.load()
+        self.inventory = inv or inventory_cache.load()
         self.engine = Engine(self.inventory, self.cache, clock=clock, mfa_prompt=mfa_prompt)
 
     @property
@@ -65,8 +65,8 @@ class Workspace:
         return self.engine.now()
 
     def rows(self) -> list[RoleRow]:
-        """Every role with its chain, account and indexed session: one index read in all."""
-        self.inventory.validate()
+        """Every role with its chain, account and indexed session: one index read in all.
+        Planning every role validates every chain (the first broken one raises)."""
         sessions = {s.key: s for s in self.cache.sessions()}
         written: dict[str, list[str]] = {}
         for section in credfile.managed():
@@ -78,7 +78,7 @@ class Workspace:
             plan = self.engine.plan(name)
             out.append(RoleRow(
                 name=name, role_arn=role.role_arn, role_name=role.role_short_name,
-                account=self.inventory.account(role.account_id), chain=tuple(plan.labels),
+                account=self.inventory.account(role.account_id), chain=plan.labels,
                 region=role.region, mfa_serial=role.mfa_serial,
                 session=sessions.get(plan.steps[-1].key),
                 profiles=tuple(written.get(name, ())),

@@ -1,0 +1,129 @@
+"""The inventory snapshot in the state dir: used only while the AWS config, credentials
+file and catalog are unchanged, never holding a credential, and a corrupt one is only a
+cache miss."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+
+import pytest
+
+from profiles import inventory, inventory_cache
+from profiles.workspace import Workspace
+
+CONFIG = ("[profile base]\nregion = eu-west-1\n"
+          "[profile deploy]\nrole_arn = arn:aws:iam::111111111111:role/Deploy\n"
+          "source_profile = base\nexternal_id = ext-1\n"
+          "[profile admin]\nrole_arn = arn:aws:iam::111111111111:role/Admin\n"
+          "source_profile = deploy\nmfa_serial = arn:aws:iam::111111111111:mfa/op\n")
+CATALOG = ('[settings]\nrefresh_window = "10m"\n'
+           '[accounts."111111111111"]\nalias = "prod"\ntags = ["prod"]\n')
+KEY_ID = "AKIASNAPSHOTKEYID000"
+SECRET = "snapshot-secret-access-key-never-cached"
+
+
+def age(*files) -> None:
+    """Files as a real operator's are: not modified in the last second."""
+    past = time.time() - 60
+    for path in files:
+        os.utime(path, (past, past))
+
+
+@pytest.fixture
+def files(offline_world):
+    w = offline_world
+    w.write_config(CONFIG)
+    w.write_credentials(f"[base]\naws_access_key_id = {KEY_ID}\n"
+                        f"aws_secret_access_key = {SECRET}\n"
+                        "aws_session_token = snapshot-token\n")
+    w.catalog.write_text(CATALOG)
+    age(w.config, w.credentials, w.catalog)
+    return w
+
+
+def test_snapshot_is_written_private_then_used_and_equal(files):
+    assert inventory_cache.read() is None
+    parsed = inventory_cache.load()
+    path = files.state / inventory_cache.NAME
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    cached = inventory_cache.read()
+    assert cached is not None
+    assert cached.roles == parsed.roles == inventory.load().roles
+    assert cached.bases == parsed.bases and cached.accounts == parsed.accounts
+    assert cached.settings == parsed.settings and cached.settings.refresh_window == 600
+    assert (cached.config_file, cached.catalog_file) == (parsed.config_file,
+                                                         parsed.catalog_file)
+    rows = Workspace(inv=cached).rows()
+    assert [r.chain for r in rows] == [r.chain for r in Workspace(inv=parsed).rows()]
+
+
+def test_snapshot_holds_no_credential(files):
+    inventory_cache.load()
+    text = (files.state / inventory_cache.NAME).read_text()
+    for secret in (KEY_ID, SECRET, "snapshot-token", "aws_access_key_id",
+                   "aws_secret_access_key"):
+        assert secret not in text
+    assert '"base"' in text and "eu-west-1" in text
+
+
+@pytest.mark.parametrize("which", ["config", "credentials", "catalog"])
+def test_any_file_changing_invalidates_it(files, which):
+    inventory_cache.load()
+    assert inventory_cache.read() is not None
+    path = getattr(files, which)
+    extra = {"config": "[profile ops]\nrole_arn = arn:aws:iam::222222222222:role/Ops\n"
+                       "source_profile = base\n",
+             "credentials": "[other]\naws_access_key_id = AKIAOTHER\n"
+                            "aws_secret_access_key = other\n",
+             "catalog": '[accounts."222222222222"]\nalias = "ops"\n'}[which]
+    path.write_text(path.read_text() + extra)
+    age(path)
+    assert inventory_cache.read() is None
+    fresh = inventory_cache.load()
+    assert {"config": "ops" in fresh.roles, "credentials": "other" in fresh.bases,
+            "catalog": "222222222222" in fresh.accounts}[which]
+    assert inventory_cache.read() is not None  # rewritten for the new files
+
+
+def test_same_size_same_mtime_rewrite_is_caught_by_the_settle_rule(files):
+    """A file written just now is not snapshotted: a second edit in the same timestamp
+    tick, with the same size, would otherwise look unchanged."""
+    files.write_config(CONFIG)  # fresh mtime
+    inventory_cache.load()
+    assert inventory_cache.read() is None
+    assert not (files.state / inventory_cache.NAME).exists()
+
+
+def test_removed_file_invalidates_it(files):
+    inventory_cache.load()
+    files.catalog.unlink()
+    assert inventory_cache.read() is None
+    assert inventory_cache.load().accounts == {}
+
+
+@pytest.mark.parametrize("content", [b"", b"{not json", b"[]", b'{"version": 1}',
+                                     b"\xff\xfe", None])
+def test_corrupt_snapshot_falls_back_silently(files, content):
+    inventory_cache.load()
+    path = files.state / inventory_cache.NAME
+    if content is None:  # right stamp, mangled roles
+        import json
+
+        data = json.loads(path.read_bytes())
+        data["roles"] = [{"name": "deploy"}]
+        content = json.dumps(data).encode()
+    path.write_bytes(content)
+    assert inventory_cache.read() is None
+    assert set(inventory_cache.load().roles) == {"deploy", "admin"}
+    assert inventory_cache.read() is not None  # and it was rewritten
+
+
+def test_invalid_config_is_never_snapshotted(files):
+    files.write_config(CONFIG + "[profile loop]\nrole_arn = arn:aws:iam::111111111111:"
+                       "role/L\nsource_profile = nowhere\n")
+    age(files.config)
+    inv = inventory_cache.load()  # returned as parsed: errors surface where they did
+    assert "loop" in inv.roles
+    assert inventory_cache.read() is None
