@@ -67,6 +67,27 @@ def _key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
+def plan_of(inventory: Inventory, name: str) -> Plan:
+    """The chain of ``name`` as steps, each with its cache key: a function of the
+    inventory alone (the inventory snapshot stores what the board needs of it)."""
+    base, roles = inventory.chain(name)
+    steps: list[Step] = []
+    parent = f"base:{base.name}"
+    for index, role in enumerate(roles):
+        mode = role.mfa_mode or inventory.settings.mfa_mode
+        direct = bool(role.mfa_serial) and (mode == "direct" or index > 0)
+        if role.mfa_serial and not direct:
+            parent = _key("mfa", parent, role.mfa_serial)
+            steps.append(Step("mfa", parent, f"mfa:{role.mfa_serial}",
+                              serial=role.mfa_serial))
+        parent = _key("role", parent, role.role_arn, role.external_id or "",
+                      role.mfa_serial if direct else "")
+        steps.append(Step("role", parent, role.name, role=role,
+                          serial=role.mfa_serial if direct else None,
+                          chained=bool(steps)))
+    return Plan(name, base, tuple(steps))
+
+
 def check_mfa_code(code: str) -> str:
     code = code.strip()
     if not re.fullmatch(r"\d{6}", code):
@@ -114,22 +135,7 @@ class Engine:
     def plan(self, name: str) -> Plan:
         if (known := self._plans.get(name)) is not None:
             return known
-        base, roles = self.inventory.chain(name)
-        steps: list[Step] = []
-        parent = f"base:{base.name}"
-        for index, role in enumerate(roles):
-            mode = role.mfa_mode or self.inventory.settings.mfa_mode
-            direct = bool(role.mfa_serial) and (mode == "direct" or index > 0)
-            if role.mfa_serial and not direct:
-                parent = _key("mfa", parent, role.mfa_serial)
-                steps.append(Step("mfa", parent, f"mfa:{role.mfa_serial}",
-                                  serial=role.mfa_serial))
-            parent = _key("role", parent, role.role_arn, role.external_id or "",
-                          role.mfa_serial if direct else "")
-            steps.append(Step("role", parent, role.name, role=role,
-                              serial=role.mfa_serial if direct else None,
-                              chained=bool(steps)))
-        plan = self._plans[name] = Plan(name, base, tuple(steps))
+        plan = self._plans[name] = plan_of(self.inventory, name)
         return plan
 
     def needs_mfa(self, name: str) -> str | None:

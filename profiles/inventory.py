@@ -30,6 +30,11 @@ class Inventory:
     accounts: dict[str, Account] = field(default_factory=dict)
     config_file: Path | None = None
     catalog_file: Path | None = None
+    # From the inventory snapshot: each role's chain labels and its final step's cache
+    # key (what engine.plan_of computes from the inventory alone), so the board's rows
+    # need no planning. Empty when parsed; never affects equality.
+    row_plans: dict[str, tuple[str, tuple[str, ...]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def role(self, name: str) -> Role:
         if name in self.roles:

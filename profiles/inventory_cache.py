@@ -3,13 +3,15 @@ botocore's INI parser.
 
 The snapshot (``inventory.json``, 0600, written atomically) holds what
 :func:`profiles.inventory.load` builds — roles, base identities (names and regions only),
-accounts and settings — and never a credential: a base identity has no key fields to
-copy. It is keyed by the stamp of the AWS config, the credentials file and the catalog
-(path, inode, mtime_ns and size of each) and used only when all three match; anything
-else — a changed, missing or corrupt snapshot — parses the files as before and rewrites
-it. A file modified within the last second is not trusted to the stamp (a second edit
-in the same filesystem timestamp tick would look identical), so no snapshot is written
-until the files have settled.
+accounts and settings — plus what the board's rows need of each role's plan (its chain
+labels, its final step's cache key — a hash of assume parameters — and its ARN's account
+id and short name), all functions of the inventory alone; never a credential: a base
+identity has no key fields to copy. It is keyed by the stamp of the AWS config, the
+credentials file and the catalog (path, inode, mtime_ns and size of each) and used only
+when all three match; anything else — a changed, missing or corrupt snapshot — parses
+the files as before and rewrites it. A file modified within the last second is not
+trusted to the stamp (a second edit in the same filesystem timestamp tick would look
+identical), so no snapshot is written until the files have settled.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from .errors import ConfigError
 from .model import Account, Base, Role, Settings
 
 NAME = "inventory.json"
-VERSION = 1
+VERSION = 2
 SETTLED_NS = 1_000_000_000
 
 
@@ -54,6 +56,18 @@ def _files(config_file: Path | None, credentials_file: Path | None,
             catalog or paths.catalog_file())
 
 
+def _plans(inv: inventory.Inventory) -> list[list[str]]:
+    """``[final key, account id, short name, *chain labels]`` of each role, in order."""
+    from .engine import plan_of
+
+    out = []
+    for name, role in inv.roles.items():
+        plan = plan_of(inv, name)
+        out.append([plan.steps[-1].key, role.account_id, role.role_short_name,
+                    *plan.labels])
+    return out
+
+
 def _to_json(inv: inventory.Inventory, stamp: list[list]) -> bytes:
     return json.dumps({
         "version": VERSION,
@@ -64,6 +78,7 @@ def _to_json(inv: inventory.Inventory, stamp: list[list]) -> bytes:
         "bases": [[b.name, b.profile, b.credential_source, b.region]
                   for b in inv.bases.values()],
         "accounts": [[a.id, a.alias, list(a.tags)] for a in inv.accounts.values()],
+        "plans": _plans(inv),
     }, separators=(",", ":")).encode()
 
 
@@ -84,6 +99,14 @@ def _from_json(data: dict, files: tuple[Path, Path, Path]) -> inventory.Inventor
     inv = inventory.Inventory(settings=Settings(**data["settings"]),
                               config_file=files[0], catalog_file=files[2])
     inv.roles = {r["name"]: _role(r) for r in data["roles"]}
+    plans = data["plans"]
+    if len(plans) != len(inv.roles):
+        raise TypeError("snapshot plans differ from its roles")
+    row_plans = inv.row_plans
+    for role, (key, account_id, short, *labels) in zip(inv.roles.values(), plans,
+                                                        strict=True):
+        role.__dict__["_arn"] = (account_id, short)  # what Role._arn_parts would parse
+        row_plans[role.name] = (key, tuple(labels))
     inv.bases = {b[0]: Base(b[0], b[1], b[2], b[3]) for b in data["bases"]}
     inv.accounts = {a[0]: Account(a[0], a[1], tuple(a[2])) for a in data["accounts"]}
     for role in inv.roles.values():  # what Role's own fields must be, or a parse error

@@ -66,7 +66,8 @@ class Workspace:
 
     def rows(self) -> list[RoleRow]:
         """Every role with its chain, account and indexed session: one index read in all.
-        Planning every role validates every chain (the first broken one raises)."""
+        Planning every role validates every chain (the first broken one raises); roles
+        from the inventory snapshot, written only for a valid inventory, come planned."""
         sessions = {s.key: s for s in self.cache.sessions()}
         written: dict[str, list[str]] = {}
         for section in credfile.managed():
@@ -74,14 +75,19 @@ class Workspace:
             if role:
                 written.setdefault(role, []).append(section.name)
         out = []
+        planned = self.inventory.row_plans  # from the inventory snapshot: no planning
         for name, role in self.inventory.roles.items():
-            plan = self.engine.plan(name)
+            known = planned.get(name)
+            if known is None:
+                plan = self.engine.plan(name)
+                key, chain = plan.steps[-1].key, plan.labels
+            else:
+                key, chain = known
             out.append(RoleRow(
                 name=name, role_arn=role.role_arn, role_name=role.role_short_name,
-                account=self.inventory.account(role.account_id), chain=plan.labels,
+                account=self.inventory.account(role.account_id), chain=chain,
                 region=role.region, mfa_serial=role.mfa_serial,
-                session=sessions.get(plan.steps[-1].key),
-                profiles=tuple(written.get(name, ())),
+                session=sessions.get(key), profiles=tuple(written.get(name, ())),
             ))
         return out
 

@@ -59,6 +59,25 @@ def test_snapshot_is_written_private_then_used_and_equal(files):
     assert [r.chain for r in rows] == [r.chain for r in Workspace(inv=parsed).rows()]
 
 
+def test_snapshot_rows_equal_planned_rows(files):
+    """The board's rows from the snapshot's stored plans (chain labels, final key, ARN
+    parts) are the rows planning the parsed inventory gives, in both MFA modes."""
+    for mode in ("session", "direct"):
+        files.catalog.write_text(CATALOG.replace("[settings]\n",
+                                                 f'[settings]\nmfa_mode = "{mode}"\n'))
+        age(files.catalog)
+        parsed = inventory_cache.load()
+        cached = inventory_cache.read()
+        assert cached is not None and cached.row_plans and not parsed.row_plans
+        assert Workspace(inv=cached).rows() == Workspace(inv=parsed).rows()
+        engine = Workspace(inv=parsed).engine
+        for name, (key, chain) in cached.row_plans.items():
+            plan = engine.plan(name)
+            assert (key, chain) == (plan.steps[-1].key, plan.labels)
+            assert cached.roles[name].account_id == parsed.roles[name].account_id
+            assert cached.roles[name].role_short_name == parsed.roles[name].role_short_name
+
+
 def test_snapshot_holds_no_credential(files):
     inventory_cache.load()
     text = (files.state / inventory_cache.NAME).read_text()
