@@ -141,6 +141,11 @@ class Session:
         )
 
 
+def session_state(session: Session, now: float, window: float) -> str:
+    left = session.seconds_left(now)
+    return "expired" if left <= 0 else "expiring" if left <= window else "active"
+
+
 def iso(moment: datetime) -> str:
     """RFC 3339 / ISO 8601 in UTC with a ``Z``."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -10,7 +10,7 @@ from pathlib import Path
 from . import credfile, environment, inventory, inventory_cache
 from .cache import SessionCache
 from .engine import Engine, MfaPrompt, Result
-from .model import Account, Session, iso
+from .model import Account, Session, iso, session_state
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,6 @@ class RoleRow:
 
     def state(self, now: float, window: float) -> str:
         return "none" if self.session is None else session_state(self.session, now, window)
-
-
-def session_state(session: Session, now: float, window: float) -> str:
-    left = session.seconds_left(now)
-    return "expired" if left <= 0 else "expiring" if left <= window else "active"
 
 
 def session_json(session: Session, now: float, window: float) -> dict[str, object]:

@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
@@ -24,27 +24,27 @@ from textual.widgets import Footer, Input, Static
 
 from profiles import environment, paths
 from profiles.durations import format_countdown
-from profiles.engine import DEFAULT_DURATION
 from profiles.errors import RolecallError, UsageError
-from profiles.workspace import RoleRow, Workspace
 
-from . import snapshot
 from .board import Board
 from .detail import Detail
-from .modals import (
-    AssumeModal,
-    AssumeNeeds,
-    AssumeRequest,
-    ChainModal,
-    ChainRequest,
-    ConfirmModal,
-    HelpScreen,
-    MfaModal,
-    WriteModal,
-    WriteRequest,
-)
-from .palette import RoleCommands
-from .shell import nested_guard, run_shell
+
+if TYPE_CHECKING:
+    from profiles.workspace import RoleRow, Workspace
+
+    from . import snapshot
+    from .modals import AssumeRequest, ChainRequest, WriteRequest
+
+# Not needed for the first frame, so imported on first use: the modals, the palette and
+# the shell when the operator asks for them; the core (workspace, engine, cache,
+# snapshot) in the load worker, while the event loop shows the board.
+
+
+def _role_commands() -> type:
+    from .palette import RoleCommands
+
+    return RoleCommands
+
 
 AUTO_LEAD = 60  # renew this long before a session enters the refresh window
 RETRY_AFTER = 60  # after a failed or declined renewal, wait this long
@@ -61,7 +61,7 @@ class RolecallApp(App[int]):
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "rolecall"
-    COMMANDS = App.COMMANDS | {RoleCommands}
+    COMMANDS = App.COMMANDS | {_role_commands}
     BINDINGS = [
         Binding("enter", "assume", "Assume", id="assume"),
         Binding("c", "chain", "Chain", id="chain"),
@@ -149,6 +149,10 @@ class RolecallApp(App[int]):
     @work(thread=True, exclusive=True, group="load")
     def reload(self, select: str | None = None) -> None:
         """Read the inventory (first time) and every session; show them."""
+        from profiles.workspace import Workspace
+
+        from . import snapshot
+
         try:
             if self.ws is None:
                 self.ws = Workspace(clock=self.clock, mfa_prompt=self._prompt_mfa)
@@ -208,6 +212,8 @@ class RolecallApp(App[int]):
         if row is None or self.snap is None or self.ws is None:
             self.detail.show(None, [], [], self.now(), self.window)
             return
+        from . import snapshot
+
         try:
             hops = snapshot.hops(self.ws, self.snap, row.name)
         except RolecallError:
@@ -275,6 +281,8 @@ class RolecallApp(App[int]):
         if row is None:
             return
         if self._source(row.name):
+            from .modals import ChainRequest
+
             self._chain(ChainRequest(self._source(row.name), None, row.role_arn), row.name)
             return
         self._prepare_assume(row.name)
@@ -283,6 +291,8 @@ class RolecallApp(App[int]):
         row = self._selected(need_session=True)
         if row is None or self.ws is None:
             return
+        from .modals import ChainModal
+
         self.push_screen(ChainModal(row.name, sorted(self.ws.inventory.roles)),
                          partial(self._chain_chosen))
 
@@ -290,10 +300,14 @@ class RolecallApp(App[int]):
         row = self._selected(need_session=True)
         if row is None:
             return
+        from .modals import WriteModal
+
         self.push_screen(WriteModal(row.name, str(paths.aws_credentials_file())),
                          self._write_chosen)
 
     def action_shell(self) -> None:
+        from .shell import nested_guard
+
         try:
             nested_guard()
         except UsageError as exc:
@@ -341,6 +355,8 @@ class RolecallApp(App[int]):
             self.notify(f"sorted by {sort}", timeout=2)
 
     def action_help(self) -> None:
+        from .modals import HelpScreen
+
         self.push_screen(HelpScreen(self.binding_rows()))
 
     def action_quit(self) -> None:
@@ -383,6 +399,10 @@ class RolecallApp(App[int]):
     @work(thread=True, group="core")
     def _prepare_assume(self, name: str) -> None:
         """Find out what the modal must ask (needs_mfa reads the keyring)."""
+        from profiles.engine import DEFAULT_DURATION
+
+        from .modals import AssumeModal, AssumeNeeds
+
         ws = self.ws
         assert ws is not None
         try:
@@ -497,6 +517,8 @@ class RolecallApp(App[int]):
 
         def done(outcome: object) -> None:
             if isinstance(outcome, UsageError):
+                from .modals import ConfirmModal
+
                 self.push_screen(ConfirmModal(
                     f"Replace [{request.profile}]?",
                     f"{outcome.message}.\n\nReplacing it loses the keys it holds now.",
@@ -521,6 +543,8 @@ class RolecallApp(App[int]):
 
     def open_shell(self, name: str, variables: dict[str, str]) -> None:
         """Suspend the TUI, run $SHELL with the session, come back when it exits."""
+        from .shell import run_shell
+
         try:
             with self.suspend():
                 print(f"rolecall: shell with {name}; exit to return to the board", flush=True)
@@ -582,6 +606,8 @@ class RolecallApp(App[int]):
         if threading.current_thread() is threading.main_thread():
             raise UsageError(f"{role} needs an MFA code for {serial}",
                              fix="assume it from the board")
+        from .modals import MfaModal
+
         future: Future = Future()
         self._pending.append(future)
         self.call_from_thread(self.push_screen, MfaModal(serial, role), future.set_result)

@@ -9,6 +9,7 @@ the lines whose text changed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -22,8 +23,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from profiles.durations import format_countdown
-from profiles.model import Account
-from profiles.workspace import RoleRow
+
+if TYPE_CHECKING:
+    from profiles.model import Account
+    from profiles.workspace import RoleRow
 
 SORTS = ("account", "name", "time left")
 WARNING_TAGS = frozenset({"prod", "production", "live", "critical", "pci"})

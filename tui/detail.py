@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -10,11 +11,14 @@ from rich.text import Text
 from textual.widgets import Static
 
 from profiles.durations import format_countdown
-from profiles.model import iso
-from profiles.workspace import RoleRow, session_state
+from profiles.model import iso, session_state
 
 from .board import WARNING_TAGS, chain_text
-from .snapshot import Hop
+
+if TYPE_CHECKING:
+    from profiles.workspace import RoleRow
+
+    from .snapshot import Hop
 
 STATE_STYLE = {"active": "green", "expiring": "bold yellow", "expired": "dim", "none": "dim"}
 
