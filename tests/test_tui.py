@@ -82,6 +82,35 @@ async def test_board_groups_by_account_with_countdowns(world):
         assert app.board._style("board--prod").color == warning.color
 
 
+async def test_first_load_inline_from_a_current_snapshot_else_in_a_worker(world):
+    """With no inventory snapshot the worker parses the config behind "loading roles…";
+    once one is current, the rows are on the board when on_mount returns, so the first
+    frame shows them."""
+    from profiles import inventory_cache
+
+    organisation(world)
+    past = time.time() - 60  # settled files, so the worker writes the snapshot
+    for path in (world.config, world.credentials, world.catalog):
+        os.utime(path, (past, past))
+    after_mount: list[int] = []
+
+    class Probe(RolecallApp):
+        def on_mount(self) -> None:
+            super().on_mount()
+            assert self.board is not None
+            after_mount.append(len(self.board.rows))
+
+    for expected in (0, 5):
+        app = Probe(clock=Clock(), auto_renew=False, ticking=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await app.loaded()
+            await pilot.pause()
+            assert app.board is not None and len(app.board.rows) == 5
+            assert "member-ro" in row_text(app, "member-ro")
+        assert after_mount.pop() == expected
+        assert inventory_cache.read() is not None
+
+
 async def test_tick_updates_only_countdown_cells(world):
     clock = Clock()
     ws = seeded(world, clock)

@@ -1,7 +1,11 @@
 """The Textual app: the board, the detail pane, and every action of DESIGN §4.
 
 All STS, keyring and file work runs in thread workers; results come back with
-``call_from_thread``. Failures arrive as notifications carrying the core's message and
+``call_from_thread``. The one exception is the first load when the inventory snapshot
+is current: reading it, the session index and the credentials file (local files, no
+parsing, no keyring) happens in ``on_mount``, so the first frame already shows the
+roles; otherwise (a first run, a changed config) the worker parses while the board
+shows "loading roles…". Failures arrive as notifications carrying the core's message and
 fix. Time comes from an injected clock so countdowns are deterministic in tests.
 """
 
@@ -113,7 +117,8 @@ class RolecallApp(App[int]):
         self.detail = self.query_one(Detail)
         self.detail.styles_map = self._state_styles()
         self.board.focus()
-        self.reload()
+        if not self._load_now():
+            self.reload()
         if self.ticking:
             self.set_interval(1.0, self.tick)
 
@@ -161,6 +166,27 @@ class RolecallApp(App[int]):
             self.call_from_thread(self._load_failed, exc)
             return
         self.call_from_thread(self.apply_snapshot, snap, select)
+
+    def _load_now(self) -> bool:
+        """The first load, inline, if the inventory comes from a current snapshot (or
+        was injected); False leaves it to the worker (parsing the config takes long)."""
+        from profiles import inventory_cache
+        from profiles.workspace import Workspace
+
+        from . import snapshot
+
+        try:
+            if self.ws is None:
+                inv = inventory_cache.read()  # None unless the snapshot matches the files
+                if inv is None:
+                    return False
+                self.ws = Workspace(clock=self.clock, mfa_prompt=self._prompt_mfa, inv=inv)
+            snap = snapshot.load(self.ws)
+        except RolecallError as exc:
+            self._load_failed(exc)
+            return True
+        self.apply_snapshot(snap)
+        return True
 
     async def loaded(self, timeout: float = 30) -> None:
         """Wait until the first snapshot (or load failure) has been applied."""
