@@ -26,7 +26,7 @@ from .errors import ConfigError
 from .model import Account, Base, Role, Settings
 
 NAME = "inventory.json"
-VERSION = 2
+VERSION = 3
 SETTLED_NS = 1_000_000_000
 
 
@@ -56,16 +56,17 @@ def _files(config_file: Path | None, credentials_file: Path | None,
             catalog or paths.catalog_file())
 
 
-def _plans(inv: inventory.Inventory) -> list[list[str]]:
-    """``[final key, account id, short name, *chain labels]`` of each role, in order."""
+_ROLE_FIELDS = list(Role.__dataclass_fields__)  # "name" first
+
+
+def _role_entry(inv: inventory.Inventory, role: Role) -> list:
+    """A role's fields in ``role_fields`` order, then what its board row needs of its
+    plan: ``final key, account id, short name, *chain labels``."""
     from .engine import plan_of
 
-    out = []
-    for name, role in inv.roles.items():
-        plan = plan_of(inv, name)
-        out.append([plan.steps[-1].key, role.account_id, role.role_short_name,
-                    *plan.labels])
-    return out
+    plan = plan_of(inv, role.name)
+    return [*(getattr(role, name) for name in _ROLE_FIELDS), plan.steps[-1].key,
+            role.account_id, role.role_short_name, *plan.labels]
 
 
 def _to_json(inv: inventory.Inventory, stamp: list[list]) -> bytes:
@@ -73,40 +74,42 @@ def _to_json(inv: inventory.Inventory, stamp: list[list]) -> bytes:
         "version": VERSION,
         "stamp": stamp,
         "settings": vars(inv.settings),
-        "roles": [{name: getattr(role, name) for name in Role.__dataclass_fields__}
-                  for role in inv.roles.values()],
+        "role_fields": _ROLE_FIELDS,
+        "roles": [_role_entry(inv, role) for role in inv.roles.values()],
         "bases": [[b.name, b.profile, b.credential_source, b.region]
                   for b in inv.bases.values()],
         "accounts": [[a.id, a.alias, list(a.tags)] for a in inv.accounts.values()],
-        "plans": _plans(inv),
     }, separators=(",", ":")).encode()
 
 
-_ROLE_FIELDS = frozenset(Role.__dataclass_fields__)
-
-
-def _role(fields: dict) -> Role:
-    """A Role from its own ``vars``, without the frozen dataclass's per-field
-    ``object.__setattr__`` (a third of the load at 5,000 roles)."""
-    if fields.keys() != _ROLE_FIELDS:
+def _roles(data: dict, inv: inventory.Inventory) -> dict[str, Role]:
+    """Roles built from their fields without the frozen dataclass's per-field
+    ``object.__setattr__`` (positional lists: no per-role dict to parse), with the ARN
+    parts and row plans the snapshot stores."""
+    if data["role_fields"] != _ROLE_FIELDS:
         raise TypeError("snapshot role fields differ from Role's")
-    role = object.__new__(Role)
-    role.__dict__.update(fields)
-    return role
+    width = len(_ROLE_FIELDS)
+    fields = _ROLE_FIELDS
+    roles: dict[str, Role] = {}
+    row_plans = inv.row_plans
+    new = object.__new__
+    for entry in data["roles"]:
+        if type(entry) is not list or len(entry) < width + 5:
+            raise TypeError("malformed role")
+        role = new(Role)
+        attrs = role.__dict__
+        attrs.update(zip(fields, entry, strict=False))  # the plan parts follow
+        attrs["_arn"] = (entry[width + 1], entry[width + 2])  # what _arn_parts parses
+        name = entry[0]
+        roles[name] = role
+        row_plans[name] = (entry[width], tuple(entry[width + 3:]))
+    return roles
 
 
 def _from_json(data: dict, files: tuple[Path, Path, Path]) -> inventory.Inventory:
     inv = inventory.Inventory(settings=Settings(**data["settings"]),
                               config_file=files[0], catalog_file=files[2])
-    inv.roles = {r["name"]: _role(r) for r in data["roles"]}
-    plans = data["plans"]
-    if len(plans) != len(inv.roles):
-        raise TypeError("snapshot plans differ from its roles")
-    row_plans = inv.row_plans
-    for role, (key, account_id, short, *labels) in zip(inv.roles.values(), plans,
-                                                        strict=True):
-        role.__dict__["_arn"] = (account_id, short)  # what Role._arn_parts would parse
-        row_plans[role.name] = (key, tuple(labels))
+    inv.roles = _roles(data, inv)
     inv.bases = {b[0]: Base(b[0], b[1], b[2], b[3]) for b in data["bases"]}
     inv.accounts = {a[0]: Account(a[0], a[1], tuple(a[2])) for a in data["accounts"]}
     for role in inv.roles.values():  # what Role's own fields must be, or a parse error

@@ -123,15 +123,15 @@ def test_removed_file_invalidates_it(files):
 
 
 @pytest.mark.parametrize("content", [b"", b"{not json", b"[]", b'{"version": 1}',
-                                     b"\xff\xfe", None])
+                                     b"\xff\xfe", [["deploy"]], [{"name": "deploy"}]])
 def test_corrupt_snapshot_falls_back_silently(files, content):
     inventory_cache.load()
     path = files.state / inventory_cache.NAME
-    if content is None:  # right stamp, mangled roles
+    if not isinstance(content, bytes):  # right stamp, mangled roles
         import json
 
         data = json.loads(path.read_bytes())
-        data["roles"] = [{"name": "deploy"}]
+        data["roles"] = content
         content = json.dumps(data).encode()
     path.write_bytes(content)
     assert inventory_cache.read() is None
