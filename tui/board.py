@@ -8,6 +8,7 @@ the lines whose text changed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,19 @@ class Column:
             return set_cell_size(plain, self.width - 1) + "…"
         pad = " " * (self.width - used)
         return pad + plain if self.right else plain + pad
+
+
+def widest(texts: Iterable[str], least: int, most: int) -> int:
+    """The widest text in cells, within ``least`` and ``most`` (stops at ``most``;
+    printable ASCII is one cell a character, so only other text asks rich)."""
+    best = least
+    for text in texts:
+        used = len(text) if text.isascii() and text.isprintable() else cell_len(text)
+        if used > best:
+            best = used
+            if best >= most:
+                return most
+    return best
 
 
 def account_label(row: RoleRow) -> str:
@@ -284,11 +298,11 @@ class Board(ScrollView, can_focus=True):
         if self._layout and self._layout[0] == width:
             return self._layout[1]
         if self._widths is None:  # from every row, so filtering never moves a column
-            rows = list(self.rows.values())
+            rows = self.rows.values()
             self._widths = (
-                min(max([4, *(cell_len(r.name) for r in rows)]), 40),
-                min(max([7, *(cell_len(account_label(r)) for r in rows)]), 30),
-                min(max([8, *(cell_len(", ".join(r.profiles)) for r in rows)]), 24))
+                widest((r.name for r in rows), 4, 40),
+                widest({account_label(r) for r in rows}, 7, 30),
+                widest((", ".join(r.profiles) for r in rows if r.profiles), 8, 24))
         role_w, acct_w, prof_w = self._widths
         cols = [Column("role", "ROLE", role_w)]
         if self.sort != "account":
