@@ -92,22 +92,24 @@ async def test_first_load_inline_from_a_current_snapshot_else_in_a_worker(world)
     past = time.time() - 60  # settled files, so the worker writes the snapshot
     for path in (world.config, world.credentials, world.catalog):
         os.utime(path, (past, past))
-    after_mount: list[int] = []
+    inline: list[tuple[bool, int]] = []  # on_mount's load: done?, rows on the board
 
     class Probe(RolecallApp):
-        def on_mount(self) -> None:
-            super().on_mount()
+        def _load_now(self) -> bool:
+            done = super()._load_now()
             assert self.board is not None
-            after_mount.append(len(self.board.rows))
+            inline.append((done, len(self.board.rows)))
+            return done
 
-    for expected in (0, 5):
+    for expected in ((False, 0), (True, 5)):
         app = Probe(clock=Clock(), auto_renew=False, ticking=False)
         async with app.run_test(size=SIZE) as pilot:
             await app.loaded()
             await pilot.pause()
             assert app.board is not None and len(app.board.rows) == 5
             assert "member-ro" in row_text(app, "member-ro")
-        assert after_mount.pop() == expected
+        assert inline == [expected]
+        inline.clear()
         assert inventory_cache.read() is not None
 
 
