@@ -45,6 +45,30 @@ if TYPE_CHECKING:
 # snapshot) in the load worker, while the event loop shows the board.
 
 
+class KeysFooter(Footer):
+    """Textual's footer with the keys from its first compose, recomposed only when what
+    it shows changes: Textual waits for the first bindings signal to compose it, then
+    recomposes on every signal (three times at startup, each remounting every key)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.set_reactive(Footer._bindings_ready, True)
+        self._shown: tuple | None = None
+
+    def _keys(self) -> tuple:
+        return (self.compact, self.show_command_palette, self.combine_groups,
+                *((key, binding, enabled, tooltip) for key, (_, binding, enabled, tooltip)
+                  in self.screen.active_bindings.items()))
+
+    def compose(self) -> ComposeResult:
+        self._shown = self._keys()
+        yield from super().compose()
+
+    async def recompose(self) -> None:
+        if self._shown is None or self._keys() != self._shown:
+            await super().recompose()
+
+
 def _role_commands() -> type:
     from .palette import RoleCommands
 
@@ -111,7 +135,7 @@ class RolecallApp(App[int]):
         with Horizontal(id="main"):
             yield Board(id="board")
             yield Detail(id="detail")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.board = self.query_one(Board)
