@@ -11,7 +11,7 @@ import time
 import pytest
 
 from profiles import inventory, inventory_cache
-from profiles.workspace import Workspace
+from profiles.workspace import RoleRow, Workspace
 
 CONFIG = ("[profile base]\nregion = eu-west-1\n"
           "[profile deploy]\nrole_arn = arn:aws:iam::111111111111:role/Deploy\n"
@@ -69,7 +69,9 @@ def test_snapshot_rows_equal_planned_rows(files):
         parsed = inventory_cache.load()
         cached = inventory_cache.read()
         assert cached is not None and cached.row_plans and not parsed.row_plans
-        assert Workspace(inv=cached).rows() == Workspace(inv=parsed).rows()
+        rows = Workspace(inv=cached).rows()
+        assert rows == Workspace(inv=parsed).rows()
+        assert all(RoleRow(**vars(row)) == row for row in rows)  # every field set
         engine = Workspace(inv=parsed).engine
         for name, (key, chain) in cached.row_plans.items():
             plan = engine.plan(name)
