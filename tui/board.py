@@ -129,7 +129,7 @@ class Board(ScrollView, can_focus=True):
         self.sort = SORTS[0]
         self.query = ""
         self.busy: dict[str, str] = {}
-        self._hay: dict[str, str] = {}
+        self._hay: dict[str, str] | None = None  # what `/` matches, built on first use
         self._accounts: dict[str, Account] = {}
         self._sorted: list[str] = []
         self._lines: list[tuple[str, str]] = []  # ("group", account id) or ("role", name)
@@ -148,7 +148,7 @@ class Board(ScrollView, can_focus=True):
         """A new snapshot of the roles; keeps the selection, filter and sort."""
         selected = self.selected
         self.rows = {r.name: r for r in rows}
-        self._hay = {r.name: haystack(r) for r in rows}
+        self._hay = None
         self._accounts = {r.account.id: r.account for r in rows}
         self.now, self.window = now, window
         self._resort()
@@ -183,6 +183,8 @@ class Board(ScrollView, can_focus=True):
     def _refilter(self, keep: str | None) -> None:
         words = self.query.lower().split()
         hay = self._hay
+        if words and hay is None:
+            hay = self._hay = {r.name: haystack(r) for r in self.rows.values()}
         if len(words) == 1:
             word = words[0]
             names = [n for n in self._sorted if word in hay[n]]
