@@ -11,7 +11,6 @@ fix. Time comes from an injected clock so countdowns are deterministic in tests.
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
 from collections.abc import Callable
@@ -200,12 +199,6 @@ class RolecallApp(App[int]):
 
         from . import snapshot
 
-        # Thousands of roles are ~100k long-lived objects without cycles: the cyclic
-        # collector would walk them (and the whole heap, once) while they are built, and
-        # again while the first frame is drawn. Frozen until that frame is up, then
-        # handed back to the oldest generation (nothing stays exempt from collection).
-        collecting = gc.isenabled()
-        gc.disable()
         try:
             if self.ws is None:
                 inv = inventory_cache.read()  # None unless the snapshot matches the files
@@ -216,11 +209,6 @@ class RolecallApp(App[int]):
         except RolecallError as exc:
             self._load_failed(exc)
             return True
-        finally:
-            if collecting:
-                gc.freeze()
-                gc.enable()
-                self.call_after_refresh(gc.unfreeze)
         self.apply_snapshot(snap)
         return True
 
