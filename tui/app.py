@@ -24,7 +24,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Static
 
 from profiles import environment, paths
 from profiles.durations import format_countdown
@@ -32,8 +32,11 @@ from profiles.errors import RolecallError, UsageError
 
 from .board import Board
 from .detail import Detail
+from .keybar import KeyBar
 
 if TYPE_CHECKING:
+    from textual.widgets import Input
+
     from profiles.workspace import RoleRow, Workspace
 
     from . import snapshot
@@ -42,30 +45,6 @@ if TYPE_CHECKING:
 # Not needed for the first frame, so imported on first use: the modals, the palette and
 # the shell when the operator asks for them; the core (workspace, engine, cache,
 # snapshot) in the load worker, while the event loop shows the board.
-
-
-class KeysFooter(Footer):
-    """Textual's footer with the keys from its first compose, recomposed only when what
-    it shows changes: Textual waits for the first bindings signal to compose it, then
-    recomposes on every signal (three times at startup, each remounting every key)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.set_reactive(Footer._bindings_ready, True)
-        self._shown: tuple | None = None
-
-    def _keys(self) -> tuple:
-        return (self.compact, self.show_command_palette, self.combine_groups,
-                *((key, binding, enabled, tooltip) for key, (_, binding, enabled, tooltip)
-                  in self.screen.active_bindings.items()))
-
-    def compose(self) -> ComposeResult:
-        self._shown = self._keys()
-        yield from super().compose()
-
-    async def recompose(self) -> None:
-        if self._shown is None or self._keys() != self._shown:
-            await super().recompose()
 
 
 def _role_commands() -> type:
@@ -128,13 +107,10 @@ class RolecallApp(App[int]):
 
     def compose(self) -> ComposeResult:
         yield Static("rolecall · loading roles…", id="top")
-        field = Input(placeholder="filter: name, account, alias, tag or ARN", id="filter")
-        field.display = False
-        yield field
         with Horizontal(id="main"):
             yield Board(id="board")
             yield Detail(id="detail")
-        yield KeysFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.board = self.query_one(Board)
@@ -383,14 +359,27 @@ class RolecallApp(App[int]):
                          lambda n: self.notify(f"forgot {n} session{'s' * (n != 1)} of "
                                                f"{row.name}"), verb="forget")
 
-    def action_filter(self) -> None:
-        field = self.query_one("#filter", Input)
-        field.display = True  # now, so keys typed right after `/` land in the field
+    async def action_filter(self) -> None:
+        field = self.filter_field()
+        if field is None:  # mounted on first use (Input is not needed for the first frame)
+            from textual.widgets import Input
+
+            field = Input(placeholder="filter: name, account, alias, tag or ARN", id="filter")
+            await self.mount(field, before="#main")  # awaited: the next keys land in it
+        field.display = True
         self.screen.set_focus(field)
 
+    def filter_field(self) -> Input | None:
+        from textual.css.query import NoMatches
+
+        try:
+            return self.query_one("#filter")
+        except NoMatches:
+            return None
+
     def action_clear_filter(self) -> None:
-        field = self.query_one("#filter", Input)
-        if field.value or field.display:
+        field = self.filter_field()
+        if field is not None and (field.value or field.display):
             field.value = ""
             field.display = False
             if self.board is not None:
@@ -424,14 +413,14 @@ class RolecallApp(App[int]):
 
     # -- filter ---------------------------------------------------------------------------
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        if self.board is not None:
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter" and self.board is not None:
             self.board.set_query(event.value)
             self.update_status()
 
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self, event: Input.Submitted) -> None:
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "filter":
+            return
         if not event.value:
             event.input.display = False
         if self.board is not None:
