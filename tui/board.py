@@ -387,15 +387,20 @@ class Board(ScrollView, can_focus=True):
                    overlay: Style | None) -> Strip:
         """A role's line straight to segments (each cell has one style)."""
         line = base + overlay if overlay else base
-        segments = [Segment("  ", line)]
+        segments: list[Segment] = []
+        text = "  "  # runs of the line's own style joined: fewer segments to cut and crop
         for column in columns:
             cell = self._cell(row, column.key)
             plain = column.fit(cell.plain)
             own = cell.style if isinstance(cell.style, Style) else (
                 Style.parse(cell.style) if cell.style else None)
-            style = line if own is None else (base + own + overlay if overlay else base + own)
-            segments.append(Segment(plain, style))
-            segments.append(Segment(" " * GAP, line))
+            if own is None:
+                text += plain + " " * GAP
+                continue
+            segments.append(Segment(text, line))
+            segments.append(Segment(plain, base + own + overlay if overlay else base + own))
+            text = " " * GAP
+        segments.append(Segment(text, line))
         return Strip(segments).crop_extend(0, width, line)
 
     def _strip(self, text: Text, width: int, base: Style, overlay: Style | None = None) -> Strip:

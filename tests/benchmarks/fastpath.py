@@ -15,6 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.benchmarks import compile_checkout
 from tests.benchmarks.peers import SECRETSTORAGE_FLOOR as FLOOR_SECRETSTORAGE
 from tests.benchmarks.peers import median_ms
 from tests.sandbox import Moto, start_secret_service
@@ -26,6 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
     runs = parser.parse_args().runs
+    compile_checkout()
     tmp = Path(tempfile.mkdtemp(prefix="rolecall-bench-"))
     keyring_home = tmp / "keyring"
     keyring_home.mkdir()

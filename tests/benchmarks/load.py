@@ -11,12 +11,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.benchmarks import compile_checkout
 from tests.benchmarks.peers import median_ms
 from tests.sandbox import start_secret_service
 from tests.test_load import role_config, seed_sessions
 
 
 def main(count: int = 1000, runs: int = 5) -> None:
+    compile_checkout()
     tmp = Path(tempfile.mkdtemp(prefix="rolecall-load-"))
     (tmp / "keyring").mkdir()
     service = start_secret_service(tmp / "keyring")

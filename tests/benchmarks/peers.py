@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.benchmarks import compile_checkout
 from tests.sandbox import Moto, start_secret_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -239,6 +240,7 @@ def main() -> None:
     service = moto = None
     try:
         if ns.here:
+            compile_checkout()
             bin_dir = Path(sys.executable).parent
         else:
             print("building a throwaway venv with awscli, awsume and rolecall...", flush=True)

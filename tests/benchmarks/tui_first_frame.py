@@ -249,6 +249,9 @@ async def memory(env_root: Path, now: float) -> None:
 
 
 async def main() -> None:
+    from tests.benchmarks import compile_checkout
+
+    compile_checkout()
     now = time.time()
     with tempfile.TemporaryDirectory(prefix="rolecall-tui-bench-") as tmp:
         root = Path(tmp)
