@@ -710,6 +710,28 @@ async def test_help_lists_every_binding(world):
                 "quit"} <= ids
 
 
+async def test_key_bar_lists_the_keys_and_a_click_presses_one(world):
+    from tui.keybar import KeyBar
+
+    organisation(world)
+    app = RolecallApp(clock=Clock(), workspace=workspace(Clock()), ticking=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.loaded()
+        bar = app.query_one(KeyBar)
+        line = bar.render().plain
+        for hint in ("⏎ Assume", "c Chain", "w Write", "s Shell", "r Refresh", "x Forget",
+                     "/ Filter", "o Sort", "? Help", "q Quit", "^p palette"):
+            assert hint in line, hint
+        assert line.rstrip().endswith("^p palette")
+        x = line.index("? Help")
+        await pilot.click(KeyBar, offset=(x + 3, 0))
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.click(KeyBar, offset=(line.index("/ Filter"), 0))
+        await pilot.press(*"prod")
+        assert app.board is not None and app.board.query == "prod"
+
+
 async def test_command_palette_runs_actions_on_a_named_role(world):
     organisation(world)
     clock = Clock(time.time())
