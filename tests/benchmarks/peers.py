@@ -152,6 +152,16 @@ class Bench:
         via = self.time([aws, "sts", "get-caller-identity", "--profile", "viaprocess"])
         self.row("aws sts get-caller-identity via rolecall process", via,
                  f"{via / native:.2f}x the AWS CLI's own chain (goal <= 1.1x)")
+        # The mechanism's own floor: the same credential_process answer from `cat` (a C
+        # program, ~1 ms). These are moto's throwaway keys, in this run's temp dir.
+        answer = self.tmp / "process.json"
+        answer.touch(mode=0o600)
+        answer.write_text(self.run(self.tool("rolecall"), "process", "hop3"))
+        with self.config.open("a") as config:
+            config.write(f"\n[profile viacat]\ncredential_process = cat {answer}\n")
+        cat = self.time([aws, "sts", "get-caller-identity", "--profile", "viacat"])
+        self.row("aws sts get-caller-identity via credential_process = cat", cat,
+                 f"{cat / native:.2f}x: the AWS CLI's cost of running any credential_process")
 
     def config_scale(self) -> None:
         print("2. config scale", flush=True)

@@ -265,7 +265,8 @@ async def main() -> None:
                   f"  {f['preloaded'] / f['empty']:>5.2f}x  {f['cold'] * 1000:>19.1f}ms  "
                   f"{f['cold'] / f['empty']:>5.2f}x")
         print("  (target: 5,000 roles within 1.5x of the empty app)")
-        print(f"\nprocess start to first painted frame, median of {PROCESS_RUNS} fresh processes, alternated")
+        print(f"\nprocess start to first painted frame, median of {PROCESS_RUNS} fresh "
+              "processes, alternated")
         print(f"{'roles':>6}  {'empty app':>10}  {'rolecall board':>15}  {'ratio':>6}  "
               f"{'first run (parse + snapshot)':>29}")
         for count in (100, 1000, 5000):
