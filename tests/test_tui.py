@@ -711,6 +711,18 @@ async def test_help_lists_every_binding(world):
                 "quit"} <= ids
 
 
+async def test_heap_frozen_after_the_first_rows_and_released_on_exit(world):
+    import gc
+
+    organisation(world)
+    app = RolecallApp(clock=Clock(), workspace=workspace(Clock()), ticking=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.loaded()
+        await pilot.pause()
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+
+
 async def test_key_bar_lists_the_keys_and_a_click_presses_one(world):
     from tui.keybar import KeyBar
 
