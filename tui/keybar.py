@@ -12,6 +12,8 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
+Hint = tuple[str, str, str, bool]  # key, key as shown, description, enabled
+
 
 class KeyBar(Widget, can_focus=False):
     """The screen's active, shown bindings as ``key description`` hints."""
@@ -53,46 +55,44 @@ class KeyBar(Widget, can_focus=False):
         if screen is self.screen:
             self.refresh()
 
-    def hints(self) -> list[tuple[str, str, str, bool]]:
-        """``(key, key display, description, enabled)`` of each shown binding, the
-        command palette's last."""
+    def hints(self) -> tuple[list[Hint], Hint | None]:
+        """``(key, key display, description, enabled)`` of each shown binding, and of
+        the command palette's (drawn on the right) if it has one."""
         app = self.app
         active = self.screen.active_bindings
-        out = [(b.key, app.get_key_display(b), b.description, enabled)
-               for _, b, enabled, _ in active.values()
-               if b.show and b.key != app.COMMAND_PALETTE_BINDING]
-        if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
-            _, b, enabled, _ = active[app.COMMAND_PALETTE_BINDING]
-            out.append((b.key, app.get_key_display(b), b.description, enabled))
-        return out
+        palette_key = app.COMMAND_PALETTE_BINDING
+        keys = [(b.key, app.get_key_display(b), b.description, enabled)
+                for _, b, enabled, _ in active.values() if b.show and b.key != palette_key]
+        palette = None
+        if app.ENABLE_COMMAND_PALETTE and palette_key in active:
+            _, b, enabled, _ = active[palette_key]
+            palette = (b.key, app.get_key_display(b), b.description, enabled)
+        return keys, palette
 
     def render(self) -> Text:
         key_style = self.get_component_rich_style("keybar--key")
         text_style = self.get_component_rich_style("keybar--description")
         line = Text(no_wrap=True, overflow="crop")
         spans: list[tuple[int, int, str]] = []
-        hints = self.hints()
-        palette = hints.pop() if hints and hints[-1][0] == self.app.COMMAND_PALETTE_BINDING \
-            else None
-        for key, shown, description, enabled in hints:
-            start = len(line)
-            line.append(f" {shown} ", key_style)
-            line.append(f"{description} ", text_style)
-            if not enabled:
-                line.stylize("dim", start)
-            else:
-                spans.append((start, len(line), key))
-        if palette is not None:
-            key, shown, description, enabled = palette
-            tail = f" {shown} {description} "
-            gap = max(1, self.size.width - len(line) - len(tail) - 1)
-            line.append(" " * gap)
-            line.append("▏", self.get_component_rich_style("keybar--palette"))
+
+        def add(hint: Hint) -> None:
+            key, shown, description, enabled = hint
             start = len(line)
             line.append(f" {shown} ", key_style)
             line.append(f"{description} ", text_style)
             if enabled:
                 spans.append((start, len(line), key))
+            else:
+                line.stylize("dim", start)
+
+        keys, palette = self.hints()
+        for hint in keys:
+            add(hint)
+        if palette is not None:
+            width = len(f" {palette[1]} {palette[2]} ")
+            line.append(" " * max(1, self.size.width - len(line) - width - 1))
+            line.append("▏", self.get_component_rich_style("keybar--palette"))
+            add(palette)
         self._spans = spans
         return line
 
