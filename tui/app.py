@@ -25,7 +25,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from profiles import environment, paths
 from profiles.durations import format_countdown
@@ -36,8 +36,7 @@ from .detail import Detail
 from .keybar import KeyBar
 
 if TYPE_CHECKING:
-    from textual.widgets import Input
-
+    from profiles.inventory import Inventory
     from profiles.workspace import RoleRow, Workspace
 
     from . import snapshot
@@ -154,17 +153,22 @@ class RolecallApp(App[int]):
             return None
         return self.board.rows.get(name)
 
-    @work(thread=True, exclusive=True, group="load")
-    def reload(self, select: str | None = None) -> None:
-        """Read the inventory (first time) and every session; show them."""
+    def _snapshot(self, inv: Inventory | None = None) -> snapshot.Snapshot:
+        """Every role and session now; the workspace is made on first use (from ``inv``
+        if given, else by loading the inventory)."""
         from profiles.workspace import Workspace
 
         from . import snapshot
 
+        if self.ws is None:
+            self.ws = Workspace(clock=self.clock, mfa_prompt=self._prompt_mfa, inv=inv)
+        return snapshot.load(self.ws)
+
+    @work(thread=True, exclusive=True, group="load")
+    def reload(self, select: str | None = None) -> None:
+        """Read the inventory (first time) and every session; show them."""
         try:
-            if self.ws is None:
-                self.ws = Workspace(clock=self.clock, mfa_prompt=self._prompt_mfa)
-            snap = snapshot.load(self.ws)
+            snap = self._snapshot()
         except RolecallError as exc:
             self.call_from_thread(self._load_failed, exc)
             return
@@ -173,18 +177,15 @@ class RolecallApp(App[int]):
     def _load_now(self) -> bool:
         """The first load, inline, if the inventory comes from a current snapshot (or
         was injected); False leaves it to the worker (parsing the config takes long)."""
-        from profiles import inventory_cache
-        from profiles.workspace import Workspace
+        inv = None
+        if self.ws is None:
+            from profiles import inventory_cache
 
-        from . import snapshot
-
+            inv = inventory_cache.read()  # None unless the snapshot matches the files
+            if inv is None:
+                return False
         try:
-            if self.ws is None:
-                inv = inventory_cache.read()  # None unless the snapshot matches the files
-                if inv is None:
-                    return False
-                self.ws = Workspace(clock=self.clock, mfa_prompt=self._prompt_mfa, inv=inv)
-            snap = snapshot.load(self.ws)
+            snap = self._snapshot(inv)
         except RolecallError as exc:
             self._load_failed(exc)
             return True
@@ -373,21 +374,15 @@ class RolecallApp(App[int]):
 
     async def action_filter(self) -> None:
         field = self.filter_field()
-        if field is None:  # mounted on first use (Input is not needed for the first frame)
-            from textual.widgets import Input
-
+        if field is None:  # mounted on first use: the first frame does without it
             field = Input(placeholder="filter: name, account, alias, tag or ARN", id="filter")
             await self.mount(field, before="#main")  # awaited: the next keys land in it
         field.display = True
         self.screen.set_focus(field)
 
     def filter_field(self) -> Input | None:
-        from textual.css.query import NoMatches
-
-        try:
-            return self.query_one("#filter")
-        except NoMatches:
-            return None
+        found = self.query("#filter").results(Input)
+        return next(found, None)
 
     def action_clear_filter(self) -> None:
         field = self.filter_field()
@@ -425,14 +420,14 @@ class RolecallApp(App[int]):
 
     # -- filter ---------------------------------------------------------------------------
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter" and self.board is not None:
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        if self.board is not None:
             self.board.set_query(event.value)
             self.update_status()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id != "filter":
-            return
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
         if not event.value:
             event.input.display = False
         if self.board is not None:

@@ -22,10 +22,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.benchmarks import compile_checkout
+from tests.benchmarks import ROOT, compile_checkout
 from tests.sandbox import Moto, start_secret_service
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRETSTORAGE_FLOOR = """
 import sys, secretstorage
 conn = secretstorage.dbus_init()

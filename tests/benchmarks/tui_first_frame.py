@@ -119,8 +119,8 @@ def board_app(ws, now: float):
     from tui.app import RolecallApp
 
     class Timed(RolecallApp):
-        def apply_snapshot(self, snap, select=None, **kwargs) -> None:
-            super().apply_snapshot(snap, select, **kwargs)
+        def apply_snapshot(self, snap, select=None) -> None:
+            super().apply_snapshot(snap, select)
             if self.board is not None and self.board.rows:
                 self.call_after_refresh(self.first_frame_hook)
 
