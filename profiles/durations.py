@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import UsageError
+from profiles.errors import UsageError
 
 MIN_DURATION = 900
 MAX_DURATION = 12 * 3600

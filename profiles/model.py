@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .durations import MFA_SESSION_DEFAULT
-from .session_names import DEFAULT_TEMPLATE
+from profiles.durations import MFA_SESSION_DEFAULT
+from profiles.sessions.names import DEFAULT_TEMPLATE
 
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})")
 MFA_MODES = ("session", "direct")

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import credfile, environment, inventory, inventory_cache
-from .cache import SessionCache
-from .engine import Engine, MfaPrompt, Result
-from .model import Account, Session, iso, session_state
+from profiles.config import inventory
+from profiles.config import snapshot as config_snapshot
+from profiles.model import Account, Session, iso, session_state
+from profiles.output import credfile, environment
+from profiles.sessions.cache import SessionCache
+from profiles.sessions.engine import Engine, MfaPrompt, Result
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Workspace:
                  inv: inventory.Inventory | None = None) -> None:
         self.clock = clock
         self.cache = cache or SessionCache()
-        self.inventory = inv or inventory_cache.load()
+        self.inventory = inv or config_snapshot.load()
         self.engine = Engine(self.inventory, self.cache, clock=clock, mfa_prompt=mfa_prompt)
 
     @property
@@ -105,9 +107,9 @@ class Workspace:
         cached under ``label`` (default ``SOURCE>RoleName``) with ``source``'s as parent."""
         from dataclasses import replace as _replace
 
-        from .engine import Step, _key, explicit_duration
-        from .errors import UsageError
-        from .model import ROLE_ARN, Role
+        from profiles.errors import UsageError
+        from profiles.model import ROLE_ARN, Role
+        from profiles.sessions.engine import Step, _key, explicit_duration
 
         match = ROLE_ARN.fullmatch(role_arn.strip())
         if match is None:

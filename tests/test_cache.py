@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import secretstorage
 
-from profiles.cache import SessionCache
 from profiles.model import Credentials, Session
+from profiles.sessions.cache import SessionCache
 from tests.helpers import chain_config, environ
 
 NO_BUS = "unix:path=/nonexistent/rolecall-test-bus"
@@ -72,7 +72,7 @@ def test_memory_only_cache_keeps_nothing_outside_the_process(world):
     assert SessionCache().get("m1") is None
 
 
-SELECT = ("from profiles.cache import select_backend; b, w = select_backend(); "
+SELECT = ("from profiles.sessions.cache import select_backend; b, w = select_backend(); "
           "print(type(b).__module__ + '.' + type(b).__name__ if b else None); print(w)")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from profiles import inventory
+from profiles.config import inventory
 from profiles.errors import ConfigError
 from tests.helpers import assert_fails, run_detached
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from profiles import credfile
 from profiles.errors import UsageError
 from profiles.model import Credentials, Session
+from profiles.output import credfile
 from tests.helpers import ACCOUNTS, assert_fails, chain_config, environ
 
 USER = (

@@ -1,7 +1,7 @@
 """`rolecall demo`: the seeded sandbox works through the real CLI, and leaves nothing behind.
 
 The real CLI runs in a subprocess against the demo's moto server and a real Secret
-Service; the only stand-in is ``tui.app`` in the run_demo tests (another part's job).
+Service; the only stand-in is ``tui.board.app`` in the run_demo tests (another part's job).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import boto3
 import pytest
 
 from tests.conftest import ISOLATED
-from tui import demo
-from tui.demo import EXTERNAL_ID, VENDOR, DemoWorld, demo_world
+from tui.demo import world as demo
+from tui.demo.world import EXTERNAL_ID, VENDOR, DemoWorld, demo_world
 
 ROLES = {  # role -> (account alias, IAM role name, chain by source)
     "ci": ("tools", "CIPipelineRole", ["operator", "ci"]),
@@ -227,7 +227,7 @@ def test_run_demo_opens_the_app_inside_the_world(operator_home, monkeypatch):
         assert rolecall("list").returncode == 0
         return 7
 
-    monkeypatch.setitem(sys.modules, "tui.app", types.SimpleNamespace(run_app=run_app))
+    monkeypatch.setitem(sys.modules, "tui.board.app", types.SimpleNamespace(run_app=run_app))
     before = dict(os.environ)
     assert demo.run_demo() == 7
     assert seen["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
@@ -242,7 +242,7 @@ def test_sigterm_during_the_demo_still_cleans_up(operator_home):
             print(os.environ["ROLECALL_CONFIG"], flush=True)
             time.sleep(60)
             return 0
-        sys.modules["tui.app"] = types.SimpleNamespace(run_app=run_app)
+        sys.modules["tui.board.app"] = types.SimpleNamespace(run_app=run_app)
         from tui.cli import main
         sys.exit(main(["demo"]))
     """)

@@ -7,10 +7,12 @@ import time
 
 import pytest
 
-from profiles import inventory, session_names, sts
-from profiles.cache import SessionCache
-from profiles.engine import Engine
+from profiles.config import inventory
 from profiles.errors import UsageError
+from profiles.sessions import names as session_names
+from profiles.sessions import sts
+from profiles.sessions.cache import SessionCache
+from profiles.sessions.engine import Engine
 from tests.helpers import ACCOUNTS, MFA_SERIAL, chain_config
 
 

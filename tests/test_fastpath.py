@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from profiles import fastpath
+from profiles.sessions import fastpath
 from tests.helpers import chain_config, environ, ok_json, process_creds
 
 PROBE = """\
@@ -101,8 +101,8 @@ def test_core_and_cli_never_import_textual(offline_world):
     """profiles/ is UI-free, and the non-TUI commands leave Textual unloaded."""
     offline_world.write_config("[profile base]\n")
     code = ("import sys, pkgutil, importlib, profiles\n"
-            "for m in pkgutil.iter_modules(profiles.__path__):\n"
-            "    importlib.import_module('profiles.' + m.name)\n"
+            "for m in pkgutil.walk_packages(profiles.__path__, 'profiles.'):\n"
+            "    importlib.import_module(m.name)\n"
             "from tui.cli import main\n"
             "for argv in (['list'], ['sessions'], ['clean'], ['--help']):\n"
             "    try:\n"
@@ -132,5 +132,5 @@ def test_exec_on_a_cache_hit_imports_no_boto_before_exec(world):
     assert out.stdout.strip() == creds["SessionToken"]
     imported = [line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines()
                 if line.startswith("import time:")]
-    assert "profiles.fastpath" in imported  # the probe sees our own imports
+    assert "profiles.sessions.fastpath" in imported  # the probe sees our own imports
     assert not [m for m in imported if m.split(".")[0] in ("boto3", "botocore", "textual")]

@@ -15,9 +15,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from profiles import credfile, session_names
 from profiles.errors import RolecallError, UsageError
 from profiles.model import Credentials, Session
+from profiles.output import credfile
+from profiles.sessions import names as session_names
 from tui.cli import main
 
 EXAMPLES = int(os.environ.get("ROLECALL_PROPERTY_EXAMPLES", "60"))  # heavier runs: 1000+

@@ -1,6 +1,6 @@
 """The credentials file under load, crashes, a read-only directory and a full disk.
 
-Each test drives the real writer (the CLI in subprocesses, or profiles.credfile in a
+Each test drives the real writer (the CLI in subprocesses, or profiles.output.credfile in a
 process that is SIGKILLed) and checks the file afterwards: every write present, the
 user's own bytes identical, mode 0600, and after a crash either the old or the new
 version of the section, never a torn one.
@@ -80,7 +80,7 @@ WRITER = textwrap.dedent("""
     import sys
     from datetime import UTC, datetime, timedelta
     from pathlib import Path
-    from profiles import credfile
+    from profiles.output import credfile
     from profiles.model import Credentials, Session
 
     path = Path(sys.argv[1])

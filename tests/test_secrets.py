@@ -81,7 +81,7 @@ def test_modes_of_everything_rolecall_creates(world):
 async def test_no_secret_in_a_screenshot_of_the_board(world):
     """The board and detail pane of a live session, exported as an SVG screenshot."""
     from profiles.workspace import Workspace
-    from tui.app import RolecallApp
+    from tui.board.app import RolecallApp
 
     _chain(world)
     assert world.run("assume", "two").returncode == 0

@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
-from profiles import sts
 from profiles.errors import AwsError, RolecallError
+from profiles.sessions import sts
 
 ROLE = "arn:aws:iam::222222222222:role/ProductionDeployRole"
 SERIAL = "arn:aws:iam::000000000000:mfa/me"

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from textual.widgets import Input
 
-from profiles import credfile
+from profiles.output import credfile
 from tests.tui_world import (
     MFA,
     T0,
@@ -29,10 +29,17 @@ from tests.tui_world import (
     until,
     workspace,
 )
-from tui.app import RolecallApp
-from tui.board import chain_text, haystack, matches
-from tui.modals import AssumeModal, ChainModal, ConfirmModal, HelpScreen, MfaModal, WriteModal
-from tui.shell import nested_guard, run_shell
+from tui.board.app import RolecallApp
+from tui.board.shell import nested_guard, run_shell
+from tui.board.table import chain_text, haystack, matches
+from tui.screens.modals import (
+    AssumeModal,
+    ChainModal,
+    ConfirmModal,
+    HelpScreen,
+    MfaModal,
+    WriteModal,
+)
 
 SIZE = (160, 40)
 
@@ -86,7 +93,7 @@ async def test_first_load_inline_from_a_current_snapshot_else_in_a_worker(world)
     """With no inventory snapshot the worker parses the config behind "loading roles…";
     once one is current, the rows are on the board when on_mount returns, so the first
     frame shows them."""
-    from profiles import inventory_cache
+    from profiles.config import snapshot as config_snapshot
 
     organisation(world)
     past = time.time() - 60  # settled files, so the worker writes the snapshot
@@ -110,7 +117,7 @@ async def test_first_load_inline_from_a_current_snapshot_else_in_a_worker(world)
             assert "member-ro" in row_text(app, "member-ro")
         assert inline == [expected]
         inline.clear()
-        assert inventory_cache.read() is not None
+        assert config_snapshot.read() is not None
 
 
 async def test_tick_updates_only_countdown_cells(world):
@@ -174,7 +181,7 @@ async def test_filter_as_you_type_and_sort(world):
 async def test_headers_sit_on_their_columns_at_any_width(world):
     """Each title starts where its column's cells start (the countdown's ends where they
     end), whatever the width and sort."""
-    from tui.board import GAP
+    from tui.board.table import GAP
 
     clock = Clock()
     ws = seeded(world, clock)
@@ -724,7 +731,7 @@ async def test_heap_frozen_after_the_first_rows_and_released_on_exit(world):
 
 
 async def test_key_bar_lists_the_keys_and_a_click_presses_one(world):
-    from tui.keybar import KeyBar
+    from tui.board.keybar import KeyBar
 
     organisation(world)
     app = RolecallApp(clock=Clock(), workspace=workspace(Clock()), ticking=False)
@@ -797,7 +804,7 @@ def test_seed_helper_is_deterministic(world):
 async def test_screenshot_png_font_is_monospace_on_cells(world):
     """The PNG converter gets an installed monospace font spaced to one cell per
     character (a proportional fallback squeezed the header off its columns)."""
-    from tui.screenshots import _advance, _mono_svg
+    from tui.demo.screenshots import _advance, _mono_svg
 
     app = RolecallApp(clock=Clock(), workspace=seeded(world, Clock()), auto_renew=False,
                       ticking=False)

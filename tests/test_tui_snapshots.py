@@ -13,8 +13,8 @@ import pytest
 
 from profiles.model import Credentials, Session
 from tests.tui_world import T0, Clock, seeded, until
-from tui.app import RolecallApp
-from tui.modals import AssumeModal
+from tui.board.app import RolecallApp
+from tui.screens.modals import AssumeModal
 
 SIZE = (150, 36)
 

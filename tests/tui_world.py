@@ -7,8 +7,8 @@ import asyncio
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from profiles.cache import SessionCache
 from profiles.model import Credentials, Session
+from profiles.sessions.cache import SessionCache
 from profiles.workspace import Workspace
 from tests.conftest import World
 

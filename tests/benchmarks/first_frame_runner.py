@@ -35,7 +35,7 @@ def empty() -> None:
 
 
 def board() -> None:
-    from tui.app import RolecallApp
+    from tui.board.app import RolecallApp
 
     class Timed(RolecallApp):
         def apply_snapshot(self, snap, select=None) -> None:

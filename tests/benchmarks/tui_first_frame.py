@@ -64,8 +64,8 @@ def generate(root: Path, count: int) -> dict[str, str]:
 
 
 def workspace(now: float):
-    from profiles.cache import SessionCache
     from profiles.model import Credentials, Session
+    from profiles.sessions.cache import SessionCache
     from profiles.workspace import Workspace
 
     ws = Workspace(clock=lambda: now, cache=SessionCache(memory_only=True))
@@ -116,7 +116,7 @@ def empty_app():
 
 
 def board_app(ws, now: float):
-    from tui.app import RolecallApp
+    from tui.board.app import RolecallApp
 
     class Timed(RolecallApp):
         def apply_snapshot(self, snap, select=None) -> None:

@@ -12,13 +12,11 @@ from textual.widgets import Static
 
 from profiles.durations import format_countdown
 from profiles.model import iso, session_state
-
-from .board import WARNING_TAGS, chain_text
+from tui.board.table import WARNING_TAGS, chain_text
 
 if TYPE_CHECKING:
     from profiles.workspace import RoleRow
-
-    from .snapshot import Hop
+    from tui.board.snapshot import Hop
 
 STATE_STYLE = {"active": "green", "expiring": "bold yellow", "expired": "dim", "none": "dim"}
 

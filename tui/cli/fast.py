@@ -31,7 +31,7 @@ def try_fast(args: list[str]) -> int | None:
         pass
     else:
         return None
-    from profiles import fastpath
+    from profiles.sessions import fastpath
 
     hit = fastpath.lookup(args[1])
     if hit is None:
@@ -40,7 +40,7 @@ def try_fast(args: list[str]) -> int | None:
     if fmt == "process":
         sys.stdout.write(json.dumps({"Version": 1, **credentials}) + "\n")
         return 0
-    from profiles import environment
+    from profiles.output import environment
 
     variables = environment.build(args[1], credentials, entry.get("region"))
     if fmt == "exec":

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from profiles import credfile
 from profiles.model import ROLE_ARN, Session
+from profiles.output import credfile
 from profiles.workspace import RoleRow, Workspace
 
 

@@ -27,20 +27,19 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
-from profiles import environment, paths
+from profiles import paths
 from profiles.durations import format_countdown
 from profiles.errors import RolecallError, UsageError
-
-from .board import Board
-from .detail import Detail
-from .keybar import KeyBar
+from profiles.output import environment
+from tui.board.detail import Detail
+from tui.board.keybar import KeyBar
+from tui.board.table import Board
 
 if TYPE_CHECKING:
-    from profiles.inventory import Inventory
+    from profiles.config.inventory import Inventory
     from profiles.workspace import RoleRow, Workspace
-
-    from . import snapshot
-    from .modals import AssumeRequest, ChainRequest, WriteRequest
+    from tui.board import snapshot
+    from tui.screens.modals import AssumeRequest, ChainRequest, WriteRequest
 
 # Not needed for the first frame, so imported on first use: the modals, the palette and
 # the shell when the operator asks for them; the core (workspace, engine, cache,
@@ -48,7 +47,7 @@ if TYPE_CHECKING:
 
 
 def _role_commands() -> type:
-    from .palette import RoleCommands
+    from tui.board.palette import RoleCommands
 
     return RoleCommands
 
@@ -157,8 +156,7 @@ class RolecallApp(App[int]):
         """Every role and session now; the workspace is made on first use (from ``inv``
         if given, else by loading the inventory)."""
         from profiles.workspace import Workspace
-
-        from . import snapshot
+        from tui.board import snapshot
 
         if self.ws is None:
             self.ws = Workspace(clock=self.clock, mfa_prompt=self._prompt_mfa, inv=inv)
@@ -179,9 +177,9 @@ class RolecallApp(App[int]):
         was injected); False leaves it to the worker (parsing the config takes long)."""
         inv = None
         if self.ws is None:
-            from profiles import inventory_cache
+            from profiles.config import snapshot as config_snapshot
 
-            inv = inventory_cache.read()  # None unless the snapshot matches the files
+            inv = config_snapshot.read()  # None unless the snapshot matches the files
             if inv is None:
                 return False
         try:
@@ -251,7 +249,7 @@ class RolecallApp(App[int]):
         if row is None or self.snap is None or self.ws is None:
             self.detail.show(None, [], [], self.now(), self.window)
             return
-        from . import snapshot
+        from tui.board import snapshot
 
         try:
             hops = snapshot.hops(self.ws, self.snap, row.name)
@@ -320,7 +318,7 @@ class RolecallApp(App[int]):
         if row is None:
             return
         if self._source(row.name):
-            from .modals import ChainRequest
+            from tui.screens.modals import ChainRequest
 
             self._chain(ChainRequest(self._source(row.name), None, row.role_arn), row.name)
             return
@@ -330,7 +328,7 @@ class RolecallApp(App[int]):
         row = self._selected(need_session=True)
         if row is None or self.ws is None:
             return
-        from .modals import ChainModal
+        from tui.screens.modals import ChainModal
 
         self.push_screen(ChainModal(row.name, sorted(self.ws.inventory.roles)),
                          partial(self._chain_chosen))
@@ -339,13 +337,13 @@ class RolecallApp(App[int]):
         row = self._selected(need_session=True)
         if row is None:
             return
-        from .modals import WriteModal
+        from tui.screens.modals import WriteModal
 
         self.push_screen(WriteModal(row.name, str(paths.aws_credentials_file())),
                          self._write_chosen)
 
     def action_shell(self) -> None:
-        from .shell import nested_guard
+        from tui.board.shell import nested_guard
 
         try:
             nested_guard()
@@ -401,7 +399,7 @@ class RolecallApp(App[int]):
             self.notify(f"sorted by {sort}", timeout=2)
 
     def action_help(self) -> None:
-        from .modals import HelpScreen
+        from tui.screens.modals import HelpScreen
 
         self.push_screen(HelpScreen(self.binding_rows()))
 
@@ -445,9 +443,8 @@ class RolecallApp(App[int]):
     @work(thread=True, group="core")
     def _prepare_assume(self, name: str) -> None:
         """Find out what the modal must ask (needs_mfa reads the keyring)."""
-        from profiles.engine import DEFAULT_DURATION
-
-        from .modals import AssumeModal, AssumeNeeds
+        from profiles.sessions.engine import DEFAULT_DURATION
+        from tui.screens.modals import AssumeModal, AssumeNeeds
 
         ws = self.ws
         assert ws is not None
@@ -563,7 +560,7 @@ class RolecallApp(App[int]):
 
         def done(outcome: object) -> None:
             if isinstance(outcome, UsageError):
-                from .modals import ConfirmModal
+                from tui.screens.modals import ConfirmModal
 
                 self.push_screen(ConfirmModal(
                     f"Replace [{request.profile}]?",
@@ -589,7 +586,7 @@ class RolecallApp(App[int]):
 
     def open_shell(self, name: str, variables: dict[str, str]) -> None:
         """Suspend the TUI, run $SHELL with the session, come back when it exits."""
-        from .shell import run_shell
+        from tui.board.shell import run_shell
 
         try:
             with self.suspend():
@@ -652,7 +649,7 @@ class RolecallApp(App[int]):
         if threading.current_thread() is threading.main_thread():
             raise UsageError(f"{role} needs an MFA code for {serial}",
                              fix="assume it from the board")
-        from .modals import MfaModal
+        from tui.screens.modals import MfaModal
 
         future: Future = Future()
         self._pending.append(future)

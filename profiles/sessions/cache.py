@@ -16,9 +16,9 @@ import tempfile
 from contextlib import closing
 from pathlib import Path
 
-from . import paths
-from .errors import FileWriteError, KeyringError
-from .model import Credentials, Session
+from profiles import paths
+from profiles.errors import FileWriteError, KeyringError
+from profiles.model import Credentials, Session
 
 INDEX_NAME = "sessions.json"
 INDEX_VERSION = 1
@@ -119,7 +119,7 @@ class SessionCache:
     def _fast_secret(self, backend: str | None, key: str) -> str | None:
         """Read a Secret Service item without resolving a keyring backend (the common
         case for a warm cache); any doubt returns None and the keyring path decides."""
-        from .fastpath import SECRET_SERVICE, read_secret
+        from profiles.sessions.fastpath import SECRET_SERVICE, read_secret
 
         if backend != SECRET_SERVICE or self.memory_only or os.environ.get(
                 "PYTHON_KEYRING_BACKEND"):
@@ -301,7 +301,7 @@ class SessionCache:
     def _secret_service(self):
         """One Secret Service connection and the default collection, for bulk work; None
         when the backend is another one or the collection is locked."""
-        from .fastpath import SECRET_SERVICE
+        from profiles.sessions.fastpath import SECRET_SERVICE
 
         if self.memory_only or self.backend_name != SECRET_SERVICE:
             return None

@@ -15,12 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from . import fastpath, session_names
-from .cache import SessionCache
-from .durations import CHAIN_CAP, MAX_DURATION, MIN_DURATION, format_duration, parse_duration
-from .errors import AwsError, UsageError
-from .inventory import Inventory
-from .model import Base, Role, Session
+from profiles.config.inventory import Inventory
+from profiles.durations import (
+    CHAIN_CAP,
+    MAX_DURATION,
+    MIN_DURATION,
+    format_duration,
+    parse_duration,
+)
+from profiles.errors import AwsError, UsageError
+from profiles.model import Base, Role, Session
+from profiles.sessions import fastpath
+from profiles.sessions import names as session_names
+from profiles.sessions.cache import SessionCache
 
 DEFAULT_DURATION = 3600
 SKEW_WARNING = 300
@@ -245,7 +252,7 @@ class Engine:
     def _call(self, plan: Plan, step: Step, parent: Session | None, requested: int | None,
               session_name: str | None, external_id: str | None, codes: list[str],
               notes: list[str]) -> Session:
-        from . import sts
+        from profiles.sessions import sts
 
         now = self.now()
         settings = self.inventory.settings

@@ -1,6 +1,6 @@
 """Regenerate ``screenshots/`` (SVG and PNG) from the demo world with a fixed clock.
 
-    python -m tui.screenshots [OUTDIR]
+    python -m tui.demo.screenshots [OUTDIR]
 
 Real assumptions against the demo's moto server fill the board (several live sessions,
 an MFA role, a chain); then the clock is frozen so every countdown is what the file
@@ -72,10 +72,10 @@ def to_png(svg: Path) -> bool:
 
 
 async def shoot(out: Path) -> list[Path]:
-    from profiles.cache import SessionCache
+    from profiles.sessions.cache import SessionCache
     from profiles.workspace import Workspace
-    from tui.app import RolecallApp
-    from tui.modals import AssumeModal
+    from tui.board.app import RolecallApp
+    from tui.screens.modals import AssumeModal
 
     frozen = [time.time()]
     ws = Workspace(clock=lambda: frozen[0], cache=SessionCache())
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     out = Path(args[0]) if args else ROOT / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
-    from tui.demo import demo_world
+    from tui.demo.world import demo_world
 
     with demo_world():
         shots = asyncio.run(shoot(out))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
-    from .app import RolecallApp
+    from tui.board.app import RolecallApp
 
 VERBS = (
     ("assume", "assume the role (asks for what it needs)"),

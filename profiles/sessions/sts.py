@@ -22,8 +22,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from .errors import AwsError, ConfigError, RolecallError
-from .model import Base, Credentials
+from profiles.errors import AwsError, ConfigError, RolecallError
+from profiles.model import Base, Credentials
 
 # Three tries in all (botocore counts max_attempts as retries after the first), each
 # bounded, so a silent or unreachable endpoint fails within 15 s.

@@ -14,11 +14,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from profiles.credfile import check_name
 from profiles.durations import CHAIN_CAP, MIN_DURATION, format_duration, parse_duration
-from profiles.engine import check_mfa_code
 from profiles.errors import UsageError
 from profiles.model import ROLE_ARN
+from profiles.output.credfile import check_name
+from profiles.sessions.engine import check_mfa_code
 
 MFA_CODE = re.compile(r"\d{6}")
 

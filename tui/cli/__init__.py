@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     try:
         if args and args[0] in ("process", "env", "exec"):
-            from tui.fast import try_fast
+            from tui.cli.fast import try_fast
 
             status = try_fast(args)
             if status is not None:
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: list[str]) -> int:
-    from tui import commands
+    from tui.cli import commands
 
     parser = commands.build_parser()
     ns = parser.parse_args(args)

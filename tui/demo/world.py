@@ -294,8 +294,8 @@ def _environ(changes: dict[str, str], removed: tuple[str, ...]) -> Iterator[None
 
 def _forget_sessions(world: DemoWorld) -> None:
     """Drop every demo session (and any orphaned secret) from the demo's keyring service."""
-    from profiles.cache import SessionCache
     from profiles.errors import RolecallError
+    from profiles.sessions.cache import SessionCache
 
     cache = SessionCache(state_dir=world.state, service=world.service)
     try:
@@ -355,7 +355,7 @@ def run_demo() -> int:
         with demo_world() as world:
             print(f"rolecall: demo sandbox at {world.url}, files in {world.root} "
                   f"(MFA codes: {MFA_CODE_HINT})", file=sys.stderr)
-            from tui.app import run_app
+            from tui.board.app import run_app
 
             return run_app()
     finally:

@@ -20,10 +20,10 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
-from . import paths
-from .cache import write_private
-from .errors import ConfigError, FileWriteError, UsageError
-from .model import Session, iso, parse_iso
+from profiles import paths
+from profiles.errors import ConfigError, FileWriteError, UsageError
+from profiles.model import Session, iso, parse_iso
+from profiles.sessions.cache import write_private
 
 MANAGED = "rolecall"
 _HEADER = re.compile(r"^\s*\[([^\]]*)\]")

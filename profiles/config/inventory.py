@@ -7,10 +7,10 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import paths
-from .durations import MAX_DURATION, MFA_SESSION_MAX, MIN_DURATION, parse_duration
-from .errors import ConfigError, UsageError
-from .model import MFA_MODES, ROLE_ARN, Account, Base, Role, Settings
+from profiles import paths
+from profiles.durations import MAX_DURATION, MFA_SESSION_MAX, MIN_DURATION, parse_duration
+from profiles.errors import ConfigError, UsageError
+from profiles.model import MFA_MODES, ROLE_ARN, Account, Base, Role, Settings
 
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
 CATALOG_ROLE_KEYS = {

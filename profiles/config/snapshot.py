@@ -2,7 +2,7 @@
 botocore's INI parser.
 
 The snapshot (``inventory.json``, 0600, written atomically) holds what
-:func:`profiles.inventory.load` builds — roles, base identities (names and regions only),
+:func:`profiles.config.inventory.load` builds — roles, base identities (names and regions only),
 accounts and settings — plus what the board's rows need of each role's plan (its chain
 labels, its final step's cache key — a hash of assume parameters — and its ARN's account
 id and short name), all functions of the inventory alone; never a credential: a base
@@ -21,9 +21,10 @@ import os
 import time
 from pathlib import Path
 
-from . import inventory, paths
-from .errors import ConfigError
-from .model import Account, Base, Role, Settings
+from profiles import paths
+from profiles.config import inventory
+from profiles.errors import ConfigError
+from profiles.model import Account, Base, Role, Settings
 
 NAME = "inventory.json"
 VERSION = 3
@@ -62,7 +63,7 @@ _ROLE_FIELDS = list(Role.__dataclass_fields__)  # "name" first
 def _role_entry(inv: inventory.Inventory, role: Role) -> list:
     """A role's fields in ``role_fields`` order, then what its board row needs of its
     plan: ``final key, account id, short name, *chain labels``."""
-    from .engine import plan_of
+    from profiles.sessions.engine import plan_of
 
     plan = plan_of(inv, role.name)
     return [*(getattr(role, name) for name in _ROLE_FIELDS), plan.steps[-1].key,
@@ -149,7 +150,7 @@ def load(config_file: Path | None = None, credentials_file: Path | None = None,
     except ConfigError:
         return inv
     if before == file_stamp(files) and _settled(before):
-        from .cache import write_private
+        from profiles.sessions.cache import write_private
 
         try:
             directory = paths.ensure_private_dir(state_dir or paths.state_dir())

@@ -71,13 +71,13 @@ def _dump(data: object) -> None:
 
 
 def cmd_tui(ns: argparse.Namespace) -> int:
-    from tui.app import run_app
+    from tui.board.app import run_app
 
     return run_app()
 
 
 def cmd_demo(ns: argparse.Namespace) -> int:
-    from tui.demo import run_demo
+    from tui.demo.world import run_demo
 
     return run_demo()
 
@@ -140,7 +140,7 @@ def _session(ns: argparse.Namespace):
 
 
 def cmd_env(ns: argparse.Namespace) -> int:
-    from profiles import environment
+    from profiles.output import environment
 
     ws, session = _session(ns)
     sys.stdout.write(environment.render(ws.environment(ns.role, session), ns.format))
@@ -157,7 +157,7 @@ def cmd_process(ns: argparse.Namespace) -> int:
 
 
 def _nest_guard(ns: argparse.Namespace) -> None:
-    from profiles.environment import NEST_MARKER
+    from profiles.output.environment import NEST_MARKER
 
     if os.environ.get(NEST_MARKER) and not ns.nest:
         raise UsageError(f"already inside a rolecall shell for {os.environ[NEST_MARKER]!r}",
@@ -165,7 +165,7 @@ def _nest_guard(ns: argparse.Namespace) -> None:
 
 
 def cmd_exec(ns: argparse.Namespace) -> int:
-    from profiles.environment import child_environ
+    from profiles.output.environment import child_environ
 
     command = ns.cmd[1:] if ns.cmd[:1] == ["--"] else ns.cmd
     if not command:
@@ -182,7 +182,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
 
 
 def cmd_shell(ns: argparse.Namespace) -> int:
-    from profiles.environment import child_environ
+    from profiles.output.environment import child_environ
 
     _nest_guard(ns)
     ws, session = _session(ns)
@@ -192,7 +192,7 @@ def cmd_shell(ns: argparse.Namespace) -> int:
 
 
 def cmd_write(ns: argparse.Namespace) -> int:
-    from profiles.credfile import check_name
+    from profiles.output.credfile import check_name
 
     check_name(ns.as_name or ns.role)
     ws, session = _session(ns)
@@ -205,7 +205,7 @@ def cmd_write(ns: argparse.Namespace) -> int:
 def cmd_sessions(ns: argparse.Namespace) -> int:
     import time
 
-    from profiles.cache import SessionCache
+    from profiles.sessions.cache import SessionCache
     from profiles.workspace import session_json
 
     cache = SessionCache()
@@ -236,7 +236,7 @@ def cmd_forget(ns: argparse.Namespace) -> int:
 def cmd_clean(ns: argparse.Namespace) -> int:
     import time
 
-    from profiles import credfile
+    from profiles.output import credfile
 
     removed = credfile.remove(expired_before=time.time())
     print("removed " + (", ".join(f"[{n}]" for n in removed) if removed else "nothing"))

@@ -11,7 +11,7 @@ import subprocess
 import time
 from collections.abc import Callable
 
-from .errors import UsageError
+from profiles.errors import UsageError
 
 DEFAULT_TEMPLATE = "{user}-{unix}"
 LEGAL = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)

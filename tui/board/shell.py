@@ -7,8 +7,8 @@ import os
 import subprocess
 from collections.abc import Mapping
 
-from profiles.environment import NEST_MARKER, child_environ
 from profiles.errors import UsageError
+from profiles.output.environment import NEST_MARKER, child_environ
 
 
 def nested_guard(environ: Mapping[str, str] | None = None) -> None:

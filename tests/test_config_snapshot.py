@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from profiles import inventory, inventory_cache
+from profiles.config import inventory
+from profiles.config import snapshot as config_snapshot
 from profiles.workspace import RoleRow, Workspace
 
 CONFIG = ("[profile base]\nregion = eu-west-1\n"
@@ -44,11 +45,11 @@ def files(offline_world):
 
 
 def test_snapshot_is_written_private_then_used_and_equal(files):
-    assert inventory_cache.read() is None
-    parsed = inventory_cache.load()
-    path = files.state / inventory_cache.NAME
+    assert config_snapshot.read() is None
+    parsed = config_snapshot.load()
+    path = files.state / config_snapshot.NAME
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    cached = inventory_cache.read()
+    cached = config_snapshot.read()
     assert cached is not None
     assert cached.roles == parsed.roles == inventory.load().roles
     assert cached.bases == parsed.bases and cached.accounts == parsed.accounts
@@ -66,8 +67,8 @@ def test_snapshot_rows_equal_planned_rows(files):
         files.catalog.write_text(CATALOG.replace("[settings]\n",
                                                  f'[settings]\nmfa_mode = "{mode}"\n'))
         age(files.catalog)
-        parsed = inventory_cache.load()
-        cached = inventory_cache.read()
+        parsed = config_snapshot.load()
+        cached = config_snapshot.read()
         assert cached is not None and cached.row_plans and not parsed.row_plans
         rows = Workspace(inv=cached).rows()
         assert rows == Workspace(inv=parsed).rows()
@@ -81,8 +82,8 @@ def test_snapshot_rows_equal_planned_rows(files):
 
 
 def test_snapshot_holds_no_credential(files):
-    inventory_cache.load()
-    text = (files.state / inventory_cache.NAME).read_text()
+    config_snapshot.load()
+    text = (files.state / config_snapshot.NAME).read_text()
     for secret in (KEY_ID, SECRET, "snapshot-token", "aws_access_key_id",
                    "aws_secret_access_key"):
         assert secret not in text
@@ -91,8 +92,8 @@ def test_snapshot_holds_no_credential(files):
 
 @pytest.mark.parametrize("which", ["config", "credentials", "catalog"])
 def test_any_file_changing_invalidates_it(files, which):
-    inventory_cache.load()
-    assert inventory_cache.read() is not None
+    config_snapshot.load()
+    assert config_snapshot.read() is not None
     path = getattr(files, which)
     extra = {"config": "[profile ops]\nrole_arn = arn:aws:iam::222222222222:role/Ops\n"
                        "source_profile = base\n",
@@ -101,34 +102,34 @@ def test_any_file_changing_invalidates_it(files, which):
              "catalog": '[accounts."222222222222"]\nalias = "ops"\n'}[which]
     path.write_text(path.read_text() + extra)
     age(path)
-    assert inventory_cache.read() is None
-    fresh = inventory_cache.load()
+    assert config_snapshot.read() is None
+    fresh = config_snapshot.load()
     assert {"config": "ops" in fresh.roles, "credentials": "other" in fresh.bases,
             "catalog": "222222222222" in fresh.accounts}[which]
-    assert inventory_cache.read() is not None  # rewritten for the new files
+    assert config_snapshot.read() is not None  # rewritten for the new files
 
 
 def test_same_size_same_mtime_rewrite_is_caught_by_the_settle_rule(files):
     """A file written just now is not snapshotted: a second edit in the same timestamp
     tick, with the same size, would otherwise look unchanged."""
     files.write_config(CONFIG)  # fresh mtime
-    inventory_cache.load()
-    assert inventory_cache.read() is None
-    assert not (files.state / inventory_cache.NAME).exists()
+    config_snapshot.load()
+    assert config_snapshot.read() is None
+    assert not (files.state / config_snapshot.NAME).exists()
 
 
 def test_removed_file_invalidates_it(files):
-    inventory_cache.load()
+    config_snapshot.load()
     files.catalog.unlink()
-    assert inventory_cache.read() is None
-    assert inventory_cache.load().accounts == {}
+    assert config_snapshot.read() is None
+    assert config_snapshot.load().accounts == {}
 
 
 @pytest.mark.parametrize("content", [b"", b"{not json", b"[]", b'{"version": 1}',
                                      b"\xff\xfe", [["deploy"]], [{"name": "deploy"}]])
 def test_corrupt_snapshot_falls_back_silently(files, content):
-    inventory_cache.load()
-    path = files.state / inventory_cache.NAME
+    config_snapshot.load()
+    path = files.state / config_snapshot.NAME
     if not isinstance(content, bytes):  # right stamp, mangled roles
         import json
 
@@ -136,15 +137,15 @@ def test_corrupt_snapshot_falls_back_silently(files, content):
         data["roles"] = content
         content = json.dumps(data).encode()
     path.write_bytes(content)
-    assert inventory_cache.read() is None
-    assert set(inventory_cache.load().roles) == {"deploy", "admin"}
-    assert inventory_cache.read() is not None  # and it was rewritten
+    assert config_snapshot.read() is None
+    assert set(config_snapshot.load().roles) == {"deploy", "admin"}
+    assert config_snapshot.read() is not None  # and it was rewritten
 
 
 def test_invalid_config_is_never_snapshotted(files):
     files.write_config(CONFIG + "[profile loop]\nrole_arn = arn:aws:iam::111111111111:"
                        "role/L\nsource_profile = nowhere\n")
     age(files.config)
-    inv = inventory_cache.load()  # returned as parsed: errors surface where they did
+    inv = config_snapshot.load()  # returned as parsed: errors surface where they did
     assert "loop" in inv.roles
-    assert inventory_cache.read() is None
+    assert config_snapshot.read() is None
