@@ -103,12 +103,12 @@ class IdentityCenter:
         self.tokens: dict[str, Token] = {}  # by access token
         self.refresh_tokens: dict[str, Token] = {}
         self.issued: list[Keys] = []  # every role credential handed out
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()  # held while state is read or changed
 
     # directory
     def instance(self, start_url: str | None = None) -> Instance:
         url = start_url or self.start_url
-        with self._lock:
+        with self.lock:
             return self.instances.setdefault(url, Instance(url))
 
     def add_account(self, account_id: str, name: str | None = None, *, email: str | None = None,
@@ -116,7 +116,7 @@ class IdentityCenter:
                     users: tuple[str, ...] | None = None, session_duration: int = 3600,
                     start_url: str | None = None) -> Account:
         """An account with permission sets, assigned to ``users`` (default: the user)."""
-        with self._lock:
+        with self.lock:
             inst = self.instance(start_url)
             account = inst.accounts.setdefault(account_id, Account(
                 account_id, name or f"account-{account_id}",
@@ -129,24 +129,24 @@ class IdentityCenter:
 
     def assign(self, user: str, account_id: str, role: str, *,
                start_url: str | None = None) -> None:
-        with self._lock:
+        with self.lock:
             inst = self.instance(start_url)
             inst.accounts[account_id].roles.setdefault(role, 3600)
             inst.assignments.setdefault(user, {}).setdefault(account_id, set()).add(role)
 
     def unassign(self, user: str, account_id: str, role: str, *,
                  start_url: str | None = None) -> None:
-        with self._lock:
+        with self.lock:
             self.instance(start_url).assignments.get(user, {}).get(account_id, set()).discard(role)
 
     def accounts_of(self, token: Token) -> list[Account]:
-        with self._lock:
+        with self.lock:
             inst = self.instance(token.start_url)
             mine = inst.assignments.get(token.user, {})
             return [a for a in inst.accounts.values() if mine.get(a.account_id)]
 
     def roles_of(self, token: Token, account_id: str) -> list[str]:
-        with self._lock:
+        with self.lock:
             inst = self.instance(token.start_url)
             mine = inst.assignments.get(token.user, {}).get(account_id, set())
             account = inst.accounts.get(account_id)
@@ -158,7 +158,7 @@ class IdentityCenter:
             return None
         duration = self.instance(token.start_url).accounts[account_id].roles[role]
         keys = self.minter.mint(account_id, role, token.user, duration)
-        with self._lock:
+        with self.lock:
             self.issued.append(keys)
         return keys, int((self.clock() + duration) * 1000)
 
@@ -170,13 +170,13 @@ class IdentityCenter:
                         "eyJraWQiOiJrZXktMTU2NDAy" + secrets.token_urlsafe(120), name,
                         list(scopes or []), list(grant_types or []), now,
                         now + self.registration_ttl)
-        with self._lock:
+        with self.lock:
             self.clients[client.client_id] = client
         return client
 
     def client(self, client_id: str, client_secret: str | None) -> Client | None:
         """A registered, unexpired client whose secret matches (None otherwise)."""
-        with self._lock:
+        with self.lock:
             client = self.clients.get(client_id)
         if client is None or client.expires_at <= self.clock():
             return None
@@ -190,13 +190,13 @@ class IdentityCenter:
         device = DeviceAuth(secrets.token_urlsafe(48), f"{_code(letters, 4)}-{_code(letters, 4)}",
                             client.client_id, start_url, self.clock() + self.device_ttl,
                             self.interval)
-        with self._lock:
+        with self.lock:
             self.devices[device.device_code] = device
         return device
 
     def device(self, user_code: str | None = None) -> DeviceAuth:
         """The device authorization with ``user_code`` (default: the latest one)."""
-        with self._lock:
+        with self.lock:
             if user_code is None:
                 if not self.devices:
                     raise LookupError("no device authorization was started")
@@ -208,13 +208,13 @@ class IdentityCenter:
 
     def approve(self, user_code: str | None = None, user: str | None = None) -> DeviceAuth:
         """The person signs in and clicks Allow for ``user_code`` (default: the latest)."""
-        with self._lock:
+        with self.lock:
             device = self.device(user_code)
             device.state, device.user = "approved", user or self.user
             return device
 
     def deny(self, user_code: str | None = None) -> DeviceAuth:
-        with self._lock:
+        with self.lock:
             device = self.device(user_code)
             device.state = "denied"
             return device
@@ -227,7 +227,7 @@ class IdentityCenter:
                       start_url or self.start_url,
                       self.clock() + (self.token_ttl if expires_in is None else expires_in),
                       client_id, "aor" + secrets.token_urlsafe(200) if refresh else None)
-        with self._lock:
+        with self.lock:
             self.tokens[token.access_token] = token
             if token.refresh_token:
                 self.refresh_tokens[token.refresh_token] = token
@@ -235,7 +235,7 @@ class IdentityCenter:
 
     def token(self, access_token: str | None) -> Token | None:
         """The token if it is known, not logged out and not expired by the clock."""
-        with self._lock:
+        with self.lock:
             token = self.tokens.get(access_token or "")
         if token is None or token.revoked or token.expires_at <= self.clock():
             return None
@@ -243,7 +243,7 @@ class IdentityCenter:
 
     def revoke(self, access_token: str) -> None:
         """Logout: the token stops working (its refresh token too)."""
-        with self._lock:
+        with self.lock:
             token = self.tokens.get(access_token)
             if token is not None:
                 token.revoked = True
@@ -251,7 +251,7 @@ class IdentityCenter:
 
     def expire(self, access_token: str | None = None) -> None:
         """Expire one token (default: every token) as if its lifetime had passed."""
-        with self._lock:
+        with self.lock:
             for token in self.tokens.values():
                 if access_token is None or token.access_token == access_token:
                     token.expires_at = self.clock()

@@ -114,7 +114,7 @@ class SsoOidc(FakeService):
 
     def _device_token(self, client: Client, device_code: str) -> dict[str, Any]:
         center, now = self.center, self.clock()
-        with center._lock:
+        with center.lock:
             device = center.devices.get(device_code)
             if device is None or device.client_id != client.client_id or device.state == "used":
                 raise oidc_error("InvalidGrantException", "Invalid grant provided")
@@ -136,7 +136,7 @@ class SsoOidc(FakeService):
 
     def _refresh(self, client: Client, refresh_token: str) -> dict[str, Any]:
         center = self.center
-        with center._lock:
+        with center.lock:
             old = center.refresh_tokens.get(refresh_token)
             if old is None or old.client_id != client.client_id:
                 raise oidc_error("InvalidGrantException", "Invalid grant provided")
