@@ -247,3 +247,12 @@ def test_moto_caller_knows_user_and_session_keys(moto):
     minted = MotoKeys(moto).mint("555555555555", "Ops", "ann@example.com", 900)
     assert moto_caller(minted.access_key_id).arn.endswith(
         f"/{reserved_role_name('555555555555', 'Ops')}/ann@example.com")
+
+
+def test_a_bad_content_length_is_refused_not_waited_on():
+    import socket
+
+    with CloudTrail() as trail, socket.create_connection(
+            ("127.0.0.1", int(trail.endpoint.rsplit(":", 1)[1])), timeout=10) as conn:
+        conn.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")
+        assert conn.recv(100).split(b" ")[1] == b"400"

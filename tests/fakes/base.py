@@ -198,7 +198,13 @@ def _handler_for(service: FakeService) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self) -> None:
             parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= 10 * 2**20:  # never block reading to EOF on keep-alive
+                self.send_error(400, "Bad Content-Length")
+                return
             body = self.rfile.read(length) if length else b""
             query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             reply = service.dispatch(Request(self.command, parts.path, query, self.headers, body))
