@@ -143,7 +143,7 @@ def test_exec_passes_status_and_environment(world, tmp_path):
     assert key == process_creds(world, "hop2")["AccessKeyId"]
     assert world.run("exec", "hop2", "--", "true").returncode == 0
     missing = world.run("exec", "hop2", "--", "no-such-command-rolecall")
-    assert_fails(missing, 2, "no-such-command-rolecall")
+    assert_fails(missing, 127, "no-such-command-rolecall", "not found")
 
 
 def test_shell_runs_shell_and_guards_nesting(world, tmp_path):

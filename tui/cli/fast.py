@@ -6,7 +6,7 @@ import json
 import sys
 
 
-def _env_args(args: list[str]) -> str | None:
+def _env_format(args: list[str]) -> str | None:
     """The format of ``env ROLE [--format F]``, or None if the arguments are anything else."""
     if len(args) == 2:
         return "sh"
@@ -17,18 +17,31 @@ def _env_args(args: list[str]) -> str | None:
     return None
 
 
+def _exec_command(args: list[str]) -> list[str] | None:
+    """CMD of ``exec ROLE -- CMD ...`` or ``exec ROLE CMD ...``; None for anything else
+    (options after ROLE may ask for another session: the full path decides)."""
+    if len(args) > 3 and args[2] == "--":
+        return args[3:]
+    if len(args) > 2 and not args[2].startswith("-"):
+        return args[2:]
+    return None
+
+
 def try_fast(args: list[str]) -> int | None:
     """Serve ``process ROLE``, ``env ROLE`` or ``exec ROLE -- CMD`` from the cache; None
     means take the full path."""
     if len(args) < 2 or args[1].startswith("-"):
         return None
+    command = None
     if args[0] == "process" and len(args) == 2:
         fmt = "process"
-    elif args[0] == "exec" and len(args) > 3 and args[2] == "--":
+    elif args[0] == "exec" and (command := _exec_command(args)) is not None:
         fmt = "exec"
-    elif args[0] == "env" and (fmt := _env_args(args)) in ("sh", "fish", "powershell",
-                                                            "dotenv", "json"):
-        pass
+    elif args[0] == "env" and (fmt := _env_format(args)) is not None:
+        from profiles.output.environment import FORMATS
+
+        if fmt not in FORMATS:
+            return None
     else:
         return None
     from profiles.sessions import fastpath
@@ -43,14 +56,9 @@ def try_fast(args: list[str]) -> int | None:
     from profiles.output import environment
 
     variables = environment.build(args[1], credentials, entry.get("region"))
-    if fmt == "exec":
-        import os
+    if command is not None:
+        from tui.cli.child import execute
 
-        command = args[3:]
-        sys.stdout.flush()
-        try:
-            os.execvpe(command[0], command, environment.child_environ(variables))
-        except OSError:
-            return None  # the full path reports it properly
+        return execute(command, environment.child_environ(variables))
     sys.stdout.write(environment.render(variables, fmt))
     return 0

@@ -1,0 +1,87 @@
+"""Helpers every command group shares: the workspace, assume options, tables, JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import unicodedata
+
+from tui.cli.prompt import printable
+
+
+def workspace(prompt: bool = True):
+    """The core façade; ``prompt`` lets it ask for MFA codes on the terminal."""
+    from profiles.workspace import Workspace
+    from tui.cli import prompt as terminal
+
+    return Workspace(mfa_prompt=terminal.mfa_code if prompt else None)
+
+
+def assume_flags(p: argparse.ArgumentParser) -> None:
+    """The options of ``assume`` that ``env``, ``exec``, ``shell`` and ``write`` share."""
+    p.add_argument("--duration", help="session length: seconds or 15m, 1h, 2h30m")
+    p.add_argument("--session-name", help="RoleSessionName or a template such as {user}-{unix}")
+    p.add_argument("--external-id", help="ExternalId for a third-party role")
+    p.add_argument("--mfa-code", help="the MFA device's current 6-digit code")
+    p.add_argument("--refresh", action="store_true", help="ignore the cache; get a new session")
+
+
+def assume_options(ns: argparse.Namespace) -> dict:
+    return {
+        "duration": ns.duration, "session_name": ns.session_name,
+        "external_id": ns.external_id, "mfa_code": ns.mfa_code, "refresh": ns.refresh,
+    }
+
+
+def notes(result) -> None:
+    for note in result.notes:
+        print(f"rolecall: note: {printable(note)}", file=sys.stderr)
+
+
+def session(ns: argparse.Namespace):
+    """``(workspace, session)`` for ``ns.role`` with the assume options in ``ns``."""
+    ws = workspace()
+    result = ws.assume(ns.role, **assume_options(ns))
+    notes(result)
+    return ws, result.session
+
+
+def short(hop: str) -> str:
+    """``mfa:arn:aws:iam::1:mfa/alice`` reads as ``mfa:alice`` in a table."""
+    return "mfa:" + hop.rsplit("/", 1)[-1] if hop.startswith("mfa:") else hop
+
+
+def left(seconds: float) -> str:
+    from profiles.durations import format_duration
+
+    return "expired" if seconds <= 0 else f"{format_duration(int(seconds))} left"
+
+
+def dump(data: object) -> None:
+    """JSON on stdout: indented for a person, compact (and faster) for a pipe."""
+    print(json.dumps(data, indent=2 if sys.stdout.isatty() else None))
+
+
+def cells(text: str) -> int:
+    """Terminal columns ``text`` takes: wide (East Asian) characters two, combining none."""
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def table(rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> str:
+    """Rows as aligned columns (two spaces apart; the last one unpadded), each cell's
+    non-printable characters spelled out. Columns in ``right`` are right-aligned."""
+    rows = [tuple(printable(c) for c in row) for row in rows]
+    widths = [max(cells(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        out = []
+        for i, (cell, width) in enumerate(zip(row, widths, strict=True)):
+            pad = " " * (width - cells(cell))
+            last = i == len(row) - 1
+            out.append(pad + cell if i in right else cell if last else cell + pad)
+        lines.append("  ".join(out))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,67 @@
+"""Asking on the controlling terminal: the MFA code prompt, without echo.
+
+The code is read from ``/dev/tty``, never from stdin (which may carry a script's data)
+and the prompt goes there too, never to stdout (which ``eval "$(rolecall env ...)"``
+captures). Like the AWS CLI (botocore prompts with ``getpass``) and unlike aws-vault,
+the typed code is not echoed: it stays out of scrollback, screen recordings and shared
+tmux panes, and a mistyped code is refused at once (6 digits) or by STS.
+"""
+
+from __future__ import annotations
+
+import os
+
+from profiles.errors import UsageError
+
+MAX_LINE = 1024
+
+
+def printable(text: str) -> str:
+    """``text`` with anything a terminal would act on (escapes, line breaks) spelled out."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def mfa_code(serial: str, role: str) -> str:
+    """The MFA code for ``serial``, typed on the controlling terminal; with none, say how
+    to pass it."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        raise UsageError(f"{role} needs an MFA code for {serial} and there is no terminal "
+                         "to ask on", fix="pass --mfa-code 123456") from None
+    try:
+        return read_hidden(fd, f"MFA code for {printable(serial)} ({printable(role)}): ")
+    finally:
+        os.close(fd)
+
+
+def read_hidden(fd: int, prompt: str) -> str:
+    """Write ``prompt`` to terminal ``fd`` and read one line with echo off (restored
+    however the read ends, Ctrl-C included)."""
+    import termios
+
+    try:
+        saved = termios.tcgetattr(fd)
+    except termios.error:
+        saved = None
+    if saved is not None:
+        quiet = list(saved)
+        quiet[3] &= ~termios.ECHO
+        termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
+    try:
+        os.write(fd, prompt.encode("utf-8", "replace"))
+        return _read_line(fd)
+    finally:
+        if saved is not None:
+            termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
+        os.write(fd, b"\n")
+
+
+def _read_line(fd: int) -> str:
+    data = b""
+    while b"\n" not in data and len(data) < MAX_LINE:
+        chunk = os.read(fd, MAX_LINE)
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()

@@ -1,0 +1,173 @@
+"""Commands on one role: list, assume, env, exec, shell, write, process (DESIGN §3)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from profiles.errors import UsageError
+from profiles.output.environment import FORMATS
+from tui.cli import common
+from tui.cli.parser import AFTER_ROLE, Commands
+
+
+def _iso(when) -> str:
+    from profiles.model import iso
+
+    return iso(when)
+
+
+def _no_roles() -> None:
+    """What ``list`` says when nothing is configured: where roles come from, and the demo."""
+    from profiles import paths
+
+    print(f"rolecall: no roles configured in {paths.aws_config_file()} or "
+          f"{paths.catalog_file()}\n"
+          "  fix: add a [profile NAME] with role_arn and source_profile to the AWS config, "
+          "or a [roles.NAME] with role_arn and source to the catalog\n"
+          "  fix: or try `rolecall demo`: a sandbox AWS on loopback with a ready-made "
+          "organisation", file=sys.stderr)
+
+
+def cmd_list(ns: argparse.Namespace) -> int:
+    ws = common.workspace(prompt=False)
+    now, window = ws.now(), ws.refresh_window
+    rows = ws.rows()
+    if ns.json:
+        common.dump([{
+            "name": r.name, "account_id": r.account.id, "account_alias": r.account.alias,
+            "tags": list(r.account.tags), "role_name": r.role_name, "role_arn": r.role_arn,
+            "chain": list(r.chain), "region": r.region, "profiles": list(r.profiles),
+            "state": r.state(now, window),
+            "expires_at": _iso(r.session.expires_at) if r.session else None,
+            "seconds_left": max(0, int(r.session.seconds_left(now))) if r.session else 0,
+        } for r in rows])
+        return 0
+    if not rows:
+        _no_roles()
+        return 0
+    table = [("ROLE", "ACCOUNT", "ROLE NAME", "CHAIN", "SESSION")]
+    for r in rows:
+        account = f"{r.account.id} ({r.account.alias})" if r.account.alias else r.account.id
+        state = common.left(r.session.seconds_left(now)) if r.session else "-"
+        chain = " > ".join(common.short(hop) for hop in r.chain)
+        table.append((r.name, account, r.role_name, chain, state))
+    sys.stdout.write(common.table(table))
+    return 0
+
+
+def cmd_assume(ns: argparse.Namespace) -> int:
+    ws = common.workspace()
+    result = ws.assume(ns.role, **common.assume_options(ns))
+    common.notes(result)
+    now = ws.now()
+    session = result.session
+    if ns.json:
+        common.dump({
+            "role": ns.role, "assumed_role_arn": session.arn,
+            "session_name": session.session_name, "expires_at": _iso(session.expires_at),
+            "seconds_left": max(0, int(session.seconds_left(now))),
+            "cached": result.cached[-1],
+            "chain": [{"role": h.role, "kind": h.kind, "arn": h.arn,
+                       "expires_at": _iso(h.expires_at),
+                       "seconds_left": max(0, int(h.seconds_left(now))), "cached": c}
+                      for h, c in zip(result.hops, result.cached, strict=True)],
+        })
+        return 0
+    origin = "cached" if result.cached[-1] else "new"
+    print(session.arn)
+    print(f"expires {_iso(session.expires_at)} "
+          f"({common.left(session.seconds_left(now))}, {origin})")
+    return 0
+
+
+def cmd_env(ns: argparse.Namespace) -> int:
+    from profiles.output import environment
+
+    ws, session = common.session(ns)
+    sys.stdout.write(environment.render(ws.environment(ns.role, session), ns.format))
+    return 0
+
+
+def cmd_process(ns: argparse.Namespace) -> int:
+    ws = common.workspace()
+    result = ws.assume(ns.role)
+    common.notes(result)
+    assert result.session.credentials is not None
+    print(json.dumps(result.session.credentials.to_process_json()))
+    return 0
+
+
+def cmd_exec(ns: argparse.Namespace) -> int:
+    from profiles.output.environment import child_environ
+    from tui.cli.child import execute
+
+    if not ns.cmd:
+        raise UsageError("no command given", fix="rolecall exec ROLE [OPTIONS] -- CMD [ARGS...]")
+    ws, session = common.session(ns)
+    return execute(ns.cmd, child_environ(ws.environment(ns.role, session)))
+
+
+def _shell() -> tuple[str, str]:
+    """The user's shell and where it came from: $SHELL, the passwd entry, or /bin/sh."""
+    if shell := os.environ.get("SHELL"):
+        return shell, "$SHELL"
+    try:
+        import pwd
+
+        if shell := pwd.getpwuid(os.getuid()).pw_shell:
+            return shell, "the passwd entry"
+    except (ImportError, KeyError):
+        pass
+    return "/bin/sh", "the default"
+
+
+def cmd_shell(ns: argparse.Namespace) -> int:
+    from profiles.output.environment import NEST_MARKER, child_environ
+    from tui.cli.child import spawn
+
+    if os.environ.get(NEST_MARKER) and not ns.nest:
+        raise UsageError(f"already inside a rolecall shell for {os.environ[NEST_MARKER]!r}",
+                         fix="exit that shell first, or pass --nest to open one inside it")
+    ws, session = common.session(ns)
+    shell, origin = _shell()
+    print(f"rolecall: shell with {ns.role} ({session.arn}); exit to return", file=sys.stderr)
+    return spawn([shell], child_environ(ws.environment(ns.role, session)),
+                 f"the shell {shell!r} (from {origin})",
+                 "set SHELL to an installed shell, e.g. SHELL=/bin/sh")
+
+
+def cmd_write(ns: argparse.Namespace) -> int:
+    from profiles.output.credfile import check_name
+
+    check_name(ns.as_name or ns.role)
+    ws, session = common.session(ns)
+    path = ws.write(ns.role, session, ns.as_name, force=ns.force)
+    print(f"wrote profile [{ns.as_name or ns.role}] to {path} "
+          f"(expires {_iso(session.expires_at)})")
+    return 0
+
+
+def register(commands: Commands) -> None:
+    commands.add("list", cmd_list, "every role with its chain and session",
+                 role=False).add_argument("--json", action="store_true")
+    p = commands.add("assume", cmd_assume, "get credentials for every hop; print ARN and expiry")
+    common.assume_flags(p)
+    p.add_argument("--json", action="store_true")
+    p = commands.add("env", cmd_env, "print the environment for eval")
+    p.add_argument("--format", "-f", choices=FORMATS, default="sh")
+    common.assume_flags(p)
+    p = commands.add("exec", cmd_exec, "run CMD with the credentials; exits with CMD's status "
+                     "(127: not found, 126: cannot run)", takes_command=AFTER_ROLE)
+    common.assume_flags(p)
+    p.usage = "rolecall exec ROLE [OPTIONS] [--] CMD [ARGS ...]"
+    p = commands.add("shell", cmd_shell, "interactive subshell with the credentials")
+    common.assume_flags(p)
+    p.add_argument("--nest", action="store_true", help="allow a shell inside a rolecall shell")
+    p = commands.add("write", cmd_write, "write the profile to the shared credentials file")
+    p.add_argument("--as", dest="as_name", metavar="NAME", help="profile name (default: ROLE)")
+    p.add_argument("--force", action="store_true", help="replace a section rolecall did not write")
+    common.assume_flags(p)
+    commands.add("process", cmd_process, "credential_process output for the AWS CLI and SDKs")
