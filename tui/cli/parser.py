@@ -85,7 +85,8 @@ class _Version(argparse.Action):
             version = metadata.version(PROG)
         except metadata.PackageNotFoundError:
             version = "(not installed)"
-        parser.exit(message=f"{PROG} {version}\n")
+        print(f"{PROG} {version}")
+        parser.exit()
 
 
 class Commands:
