@@ -1,7 +1,8 @@
 """The credential_process hot path: a cached session found through the index alone.
 
-Imports only the standard library (plus the one keyring backend class that stored the
-secret): no botocore, no boto3, no Textual, no config parsing. A session is served only
+Imports only the standard library and jeepney (plus, for a backend other than the Secret
+Service, the one keyring backend class that stored the secret): no botocore, no boto3,
+no Textual, no platformdirs, no config parsing. A session is served only
 if the config files are unchanged since it was cached (``stamp``) and more than the
 refresh window remains; anything else falls back to the full engine.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import sys
 import time
 
 
@@ -18,20 +20,38 @@ def _path(env: str, default: str) -> str:
     return os.path.expandvars(os.path.expanduser(os.environ.get(env) or default))
 
 
+def _user_dir(kind: str) -> str:
+    """rolecall's user ``config`` or ``state`` directory, as ``platformdirs`` gives it
+    (``profiles.paths`` uses it). On Linux its rule is short enough to follow with the
+    standard library (platformdirs would add 26 modules to every cache hit): ``$XDG_*``
+    when absolute, else under the home directory (``$HOME`` when absolute, else passwd)."""
+    if sys.platform != "linux" or hasattr(sys, "getandroidapilevel") or "ANDROID_DATA" in \
+            os.environ:
+        import platformdirs
+
+        return getattr(platformdirs, f"user_{kind}_dir")("rolecall")
+    base = os.environ.get(f"XDG_{kind.upper()}_HOME", "")
+    if not os.path.isabs(base):
+        home = os.environ.get("HOME", "")
+        if not os.path.isabs(home):
+            import pwd
+
+            home = pwd.getpwuid(os.getuid()).pw_dir
+        base = os.path.join(home.rstrip("/") or "/", ".config" if kind == "config"
+                            else ".local/state")
+    return os.path.join(base, "rolecall")
+
+
 def _state_dir() -> str:
     if value := os.environ.get("ROLECALL_STATE_DIR"):
         return os.path.expandvars(os.path.expanduser(value))
-    import platformdirs
-
-    return platformdirs.user_state_dir("rolecall")
+    return _user_dir("state")
 
 
 def _catalog() -> str:
     if value := os.environ.get("ROLECALL_CONFIG"):
         return os.path.expandvars(os.path.expanduser(value))
-    import platformdirs
-
-    return os.path.join(platformdirs.user_config_dir("rolecall"), "config.toml")
+    return os.path.join(_user_dir("config"), "config.toml")
 
 
 def stamp(config_file: str | None = None, catalog_file: str | None = None) -> str:
