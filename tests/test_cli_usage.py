@@ -191,6 +191,19 @@ def test_shell_that_cannot_start_is_127_or_126(world, tmp_path):
     assert world.run("shell", "hop1", env={"SHELL": str(signalled)}).returncode == 128 + 15
 
 
+def test_ctrl_c_in_the_shell_is_the_shell_s(world, tmp_path):
+    """The terminal's Ctrl-C reaches rolecall too (same process group); like system(3),
+    it waits on, and the shell gets the default dispositions (not inherited SIG_IGN)."""
+    chain_config(world)
+    shell = tmp_path / "interrupted-shell"
+    shell.write_text("#!/bin/sh\nkill -INT $PPID\nkill -QUIT $PPID\necho still here\n"
+                     "kill -INT $$\nexit 5\n")  # the shell's own Ctrl-C: default, it dies
+    shell.chmod(0o755)
+    out = world.run("shell", "hop1", env={"SHELL": str(shell)})
+    assert (out.returncode, out.stdout) == (128 + 2, "still here\n"), out.stderr
+    assert "interrupted" not in out.stderr
+
+
 def test_sessions_columns_align_with_long_mfa_labels(world):
     m1 = world.moto.create_role("111111111111", "M1")
     chain_config(world, f"\n[profile m1]\nrole_arn = {m1}\nsource_profile = base\n"

@@ -26,20 +26,26 @@ def execute(command: list[str], env: dict[str, str]) -> int:
     return 0  # pragma: no cover - execvpe does not return
 
 
+def _ignore(signum: int, frame: object) -> None:
+    """A handler that does nothing: unlike SIG_IGN, exec resets it for the child."""
+
+
 def spawn(command: list[str], env: dict[str, str], what: str, fix: str) -> int:
-    """Run ``command`` as a child and wait for it, as system(3) does: this process ignores
-    the terminal's interrupt and quit keys meanwhile (they are the child's). Returns its
-    status (128 + N when signal N ended it)."""
+    """Run ``command`` as a child and wait for it, as system(3) does: the terminal's
+    interrupt and quit keys are the child's, this process waits on. Returns its status
+    (128 + N when signal N ended it)."""
     import signal
     import subprocess
 
     sys.stdout.flush()
+    # set before the fork, so no early signal slips through; the child starts with the
+    # default dispositions, since exec resets caught signals (an ignored one would stay)
+    saved = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGQUIT)}
     try:
-        child = subprocess.Popen(command, env=env)
-    except (OSError, ValueError) as exc:
-        return cannot_run(what, exc, fix)
-    saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGQUIT)}
-    try:
+        try:
+            child = subprocess.Popen(command, env=env)
+        except (OSError, ValueError) as exc:
+            return cannot_run(what, exc, fix)
         status = child.wait()
     finally:
         for sig, handler in saved.items():
