@@ -86,9 +86,10 @@ def select(world, tmp_path, **env: str) -> list[str]:
 
 
 def test_select_backend_refuses_an_insecure_fallback(world, tmp_path):
-    backend, warning = select(world, tmp_path)
+    backend, warning, fix = select(world, tmp_path)
     assert backend == "None"
     assert "no secure keyring backend" in warning and "keyring.backends.fail" in warning
+    assert fix.startswith("  fix: ") and "gnome-keyring" in fix and "PYTHON_KEYRING_BACKEND" in fix
 
 
 def test_select_backend_honours_explicit_configuration(world, tmp_path):
@@ -108,7 +109,7 @@ def test_cli_without_secure_backend_warns_once_and_writes_nothing(world, tmp_pat
     out = world.run("assume", "hop3", "--json", env=env)
     assert out.returncode == 0, out.stderr
     assert out.stderr.count("no secure keyring backend") == 1, out.stderr
-    assert len(out.stderr.splitlines()) == 1
+    assert len(out.stderr.splitlines()) == 2 and "  fix: start and unlock" in out.stderr
     assert not (world.state / "sessions.json").exists()
     assert stored_keys(world.service) == []
     again = json.loads(world.run("assume", "hop3", "--json", env=env).stdout)

@@ -3,7 +3,9 @@
 The index (role, ARN, expiry, parent) lets ``list`` and ``sessions`` run without a
 keyring round trip per role, and lets the credential_process fast path find a session
 without parsing any config. Secrets never touch it. With no secure keyring backend,
-sessions live in this process's memory only, and the cache says so.
+sessions live in this process's memory only, and the cache says so (once per process).
+On the Secret Service, items are rolecall's own (see :mod:`profiles.sessions.secret_service`):
+nothing else stored under the same service name is ever read, replaced or deleted.
 """
 
 from __future__ import annotations
@@ -13,24 +15,36 @@ import json
 import os
 import sys
 import tempfile
-from contextlib import closing
+import threading
 from pathlib import Path
 
 from profiles import paths
 from profiles.errors import FileWriteError, KeyringError
 from profiles.model import Credentials, Session
+from profiles.sessions import secret_service
+from profiles.sessions.fastpath import SECRET_SERVICE, read_secret
 
 INDEX_NAME = "sessions.json"
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: every indexed Secret Service item carries rolecall's schema
 _INSECURE_MODULES = ("keyrings.alt", "keyring.backends.fail", "keyring.backends.null")
+NO_KEYRING_FIX = (
+    "start and unlock a Secret Service (gnome-keyring or KeePassXC; on Debian or Ubuntu: "
+    "apt install gnome-keyring), or name a secure backend in PYTHON_KEYRING_BACKEND")
+_given: set[str] = set()  # notices already shown by this process
+_given_lock = threading.Lock()
 
 
 def _describe(backend: object) -> str:
     return f"{type(backend).__module__}.{type(backend).__name__}"
 
 
+# keyring costs about 100 ms to import, secretstorage about 40 ms and filelock a few:
+# each is imported where it is first needed, so a warm hit (read over jeepney) and the
+# read-only commands pay for none of them.
+
+
 def _is_secure(backend: object) -> bool:
-    from keyring.backends.chainer import ChainerBackend
+    from keyring.backends.chainer import ChainerBackend  # lazy: see above
 
     if isinstance(backend, ChainerBackend):
         return bool(backend.backends) and all(_is_secure(b) for b in backend.backends)
@@ -44,7 +58,7 @@ def select_backend() -> tuple[object | None, str | None]:
     honoured. On Linux the Secret Service is tried directly, skipping keyring's
     entry-point scan (about 90 ms per command); elsewhere keyring picks.
     """
-    from keyring.core import load_config, load_env
+    from keyring.core import load_config, load_env  # lazy: see above
 
     explicit = load_env() or load_config()
     if explicit is not None:
@@ -57,14 +71,14 @@ def select_backend() -> tuple[object | None, str | None]:
                 return SecretServiceKeyring(), None
         except Exception:  # noqa: BLE001 - no bus, no daemon, no secretstorage
             pass
-    import keyring
+    import keyring  # lazy: see above
 
     backend = keyring.get_keyring()
     if _is_secure(backend):
         return backend, None
     return None, (
         f"no secure keyring backend (found {_describe(backend)}): sessions are kept in "
-        "memory for this run only"
+        f"memory for this run only\n  fix: {NO_KEYRING_FIX}"
     )
 
 
@@ -116,11 +130,28 @@ class SessionCache:
         backend = self.backend
         return "memory" if backend is None else _describe(backend)
 
-    def _fast_secret(self, backend: str | None, key: str) -> str | None:
-        """Read a Secret Service item without resolving a keyring backend (the common
-        case for a warm cache); any doubt returns None and the keyring path decides."""
-        from profiles.sessions.fastpath import SECRET_SERVICE, read_secret
+    def take_warning(self) -> str | None:
+        """The cache's notice if this process has not shown it yet (a board or a server
+        assumes many times; the notice is worth one line)."""
+        warning = self.warning
+        if warning is None:
+            return None
+        with _given_lock:
+            if warning in _given:
+                return None
+            _given.add(warning)
+        return warning
 
+    @property
+    def _secret_service(self) -> bool:
+        return not self.memory_only and self.backend_name == SECRET_SERVICE
+
+    def _items(self) -> secret_service.Items:
+        return secret_service.open_items(self.service, self.backend)
+
+    def _fast_secret(self, backend: str | None, key: str) -> str | None:
+        """Read rolecall's Secret Service item without resolving a keyring backend (the
+        common case for a warm cache); any doubt returns None and the keyring path decides."""
         if backend != SECRET_SERVICE or self.memory_only or os.environ.get(
                 "PYTHON_KEYRING_BACKEND"):
             return None
@@ -134,44 +165,65 @@ class SessionCache:
         if backend is None:
             return self._memory.get(key)
         try:
+            if self._secret_service:
+                with self._items() as items:
+                    return items.read(key)
             return backend.get_password(self.service, key)
         except Exception as exc:  # noqa: BLE001 - backends raise many types
             raise self._failure("read", exc) from None
 
-    def _secret_set(self, key: str, value: str) -> None:
+    def _secrets_set(self, secrets: dict[str, tuple[str, str]]) -> None:
+        """Store ``{key: (secret, label)}``: over one Secret Service connection, or one
+        keyring call each."""
         backend = self.backend
+        if not secrets:
+            return
         if backend is None:
-            self._memory[key] = value
+            self._memory.update({key: secret for key, (secret, _) in secrets.items()})
             return
         try:
-            backend.set_password(self.service, key, value)
+            if self._secret_service:
+                with self._items() as items:
+                    for key, (secret, label) in secrets.items():
+                        items.store(key, secret, label)
+                return
+            for key, (secret, _) in secrets.items():
+                backend.set_password(self.service, key, secret)
         except Exception as exc:  # noqa: BLE001
             raise self._failure("write", exc) from None
 
-    def _failure(self, action: str, exc: Exception) -> KeyringError:
-        from keyring.errors import KeyringLocked
+    def _secrets_delete(self, keys: list[str]) -> None:
+        """Delete the secrets of ``keys``: on the Secret Service only rolecall's items."""
+        backend = self.backend
+        if backend is None:
+            for key in keys:
+                self._memory.pop(key, None)
+            return
+        if not keys:
+            return
+        try:
+            if self._secret_service:
+                with self._items() as items:
+                    items.delete(keys)
+                return
+            from keyring.errors import PasswordDeleteError  # lazy: see above
 
-        if isinstance(exc, KeyringLocked):
+            for key in keys:
+                with contextlib.suppress(PasswordDeleteError):
+                    backend.delete_password(self.service, key)
+        except Exception as exc:  # noqa: BLE001
+            raise self._failure("delete", exc) from None
+
+    def _failure(self, action: str, exc: Exception) -> KeyringError:
+        from keyring.errors import KeyringLocked  # lazy: loaded already with any backend
+
+        if isinstance(exc, secret_service.Locked | KeyringLocked):
             return KeyringError(
                 f"the keyring is locked ({self.backend_name}); cannot {action} sessions",
                 fix="unlock it (log in to the desktop session, or open Passwords and Keys), "
                 "then try again")
         return KeyringError(f"keyring {action} failed ({self.backend_name}): {exc}",
                             fix="check the Secret Service is running and unlocked")
-
-    def _secret_delete(self, key: str) -> None:
-        backend = self.backend
-        if backend is None:
-            self._memory.pop(key, None)
-            return
-        from keyring.errors import PasswordDeleteError
-
-        try:
-            backend.delete_password(self.service, key)
-        except PasswordDeleteError:
-            pass
-        except Exception as exc:  # noqa: BLE001
-            raise KeyringError(f"keyring delete failed ({self.backend_name}): {exc}") from None
 
     # -- index ---------------------------------------------------------------------------
 
@@ -180,7 +232,7 @@ class SessionCache:
         return self.state_dir / INDEX_NAME
 
     def _lock(self):
-        from filelock import FileLock
+        from filelock import FileLock  # lazy: see above
 
         paths.ensure_private_dir(self.state_dir)
         return FileLock(str(self.state_dir / "sessions.lock"), mode=0o600)
@@ -209,17 +261,41 @@ class SessionCache:
         try:
             with self._lock():
                 data = self.read_index()
+                self._adopt(data)
                 change(data)
                 write_private(self.index_path, json.dumps(data, indent=1).encode(),
                               durable=False)
         except OSError as exc:
             raise FileWriteError(f"cannot write session index {self.index_path}: {exc}") from None
 
+    def _adopt(self, data: dict) -> None:
+        """Once per index: the Secret Service items an older rolecall stored (keyring's
+        attributes only) are marked as rolecall's, if the index names them; an unindexed
+        item is nobody's we can prove, so it is left alone. Idempotent."""
+        if data.get("version") == INDEX_VERSION:
+            return
+        keys = [k for k, e in data["sessions"].items() if e.get("backend") == SECRET_SERVICE]
+        if keys and self._secret_service:
+            try:
+                with self._items() as items:
+                    items.adopt(keys)
+            except Exception as exc:  # noqa: BLE001
+                raise self._failure("update", exc) from None
+        data["version"] = INDEX_VERSION
+
+    def _adopted(self, data: dict) -> dict:
+        """``data``, after adopting older items if it predates the schema (then re-read)."""
+        if data.get("version") == INDEX_VERSION or self.memory_only:
+            return data
+        self._update_index(lambda _: None)
+        return self.read_index()
+
     # -- sessions ------------------------------------------------------------------------
 
     @property
     def clock_skew(self) -> float:
-        """Seconds STS's clock runs ahead of ours, as last measured (0 if never)."""
+        """Seconds STS's clock runs ahead of ours, as last measured (0 if never). It
+        corrects countdowns only: freshness is judged by the local clock."""
         if self._skew is None:
             value = self.read_index().get("clock_skew", 0.0)
             self._skew = float(value) if isinstance(value, int | float) else 0.0
@@ -229,19 +305,28 @@ class SessionCache:
     def clock_skew(self, value: float) -> None:
         self._skew = value  # saved with the next put
 
-    def sessions(self) -> list[Session]:
+    def sessions(self, index: dict | None = None) -> list[Session]:
         """Every indexed session (no secrets loaded)."""
         out = []
-        for key, entry in self.read_index()["sessions"].items():
+        for key, entry in (index or self.read_index())["sessions"].items():
             try:
                 out.append(Session.from_index(key, entry))
             except (KeyError, TypeError, ValueError):
                 continue
         return out
 
-    def get(self, key: str) -> Session | None:
+    def indexed(self, key: str, index: dict) -> Session | None:
+        """The indexed session ``key`` of ``index`` (no secrets), or None."""
+        entry = index["sessions"].get(key)
+        try:
+            return None if entry is None else Session.from_index(key, entry)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def get(self, key: str, index: dict | None = None) -> Session | None:
         """The session with its credentials, or None if either half is missing."""
-        entry = self.read_index()["sessions"].get(key)
+        index = self._adopted(index or self.read_index())
+        entry = index["sessions"].get(key)
         if entry is None:
             return None
         secret = self._fast_secret(entry.get("backend"), key) or self._secret_get(key)
@@ -259,12 +344,9 @@ class SessionCache:
                  refresh_window: int = 300) -> None:
         """Store secrets in the keyring, then index them in one locked rewrite. An entry
         for the same role under an older key (the config changed) is superseded."""
-        secrets = {s.key: json.dumps(s.credentials.to_process_json())
-                   for s in sessions if s.credentials is not None}
-        done = self._bulk_set(secrets)
-        for key, secret in secrets.items():
-            if key not in done:
-                self._secret_set(key, secret)
+        self._secrets_set({s.key: (json.dumps(s.credentials.to_process_json()),
+                                   f"rolecall session: {s.role}")
+                           for s in sessions if s.credentials is not None})
         stale: list[str] = []
 
         def change(data: dict) -> None:
@@ -283,72 +365,34 @@ class SessionCache:
                 data["clock_skew"] = round(self._skew, 1)
 
         self._update_index(change)
-        for key in stale:  # superseded by a config change: drop the orphaned secret too
-            self._secret_delete(key)
+        self._secrets_delete(stale)  # superseded by a config change: the secret goes too
+
+    def restamp(self, key: str, stamp: str, refresh_window: int, region: str | None) -> None:
+        """Record that session ``key`` still serves its profile as configured now (stamp,
+        refresh window, region), so the fast path serves it again after a config edit."""
+        def change(data: dict) -> None:
+            entry = data["sessions"].get(key)
+            if entry is not None:
+                entry.update(stamp=stamp, refresh_window=refresh_window, region=region)
+
+        self._update_index(change)
 
     def orphans(self) -> list[str]:
-        """Keys with a secret under our service but no index entry (Secret Service only:
-        other backends cannot be enumerated)."""
-        opened = self._secret_service()
-        if opened is None:
+        """Keys of rolecall's Secret Service items that no index entry names (other
+        backends cannot be enumerated). Items without rolecall's schema are not ours."""
+        if not self._secret_service:
             return []
-        connection, collection = opened
-        indexed = set(self.read_index()["sessions"])
-        with closing(connection):
-            return [key for item in collection.search_items({"service": self.service})
-                    if (key := item.get_attributes().get("username")) and key not in indexed]
-
-    def _secret_service(self):
-        """One Secret Service connection and the default collection, for bulk work; None
-        when the backend is another one or the collection is locked."""
-        from profiles.sessions.fastpath import SECRET_SERVICE
-
-        if self.memory_only or self.backend_name != SECRET_SERVICE:
-            return None
-        import secretstorage
-
-        connection = secretstorage.dbus_init()
-        collection = secretstorage.get_default_collection(connection)
-        if collection.is_locked():
-            connection.close()
-            return None
-        return connection, collection
-
-    def _bulk_set(self, secrets: dict[str, str]) -> set[str]:
-        """Store many secrets over one connection, as keyring's SecretService backend
-        would (same attributes and label), so either can read them back."""
-        opened = self._secret_service() if len(secrets) > 1 else None
-        if opened is None:
-            return set()
-        connection, collection = opened
-        with closing(connection):
-            for key, secret in secrets.items():
-                attributes = {"username": key, "service": self.service,
-                              "application": "Python keyring library"}
-                collection.create_item(f"Password for '{key}' on '{self.service}'",
-                                       attributes, secret.encode(), replace=True)
-        return set(secrets)
-
-    def _bulk_delete(self, keys: set[str]) -> set[str]:
-        """Delete many Secret Service items over one connection; returns those done."""
-        opened = self._secret_service() if len(keys) > 1 else None
-        if opened is None:
-            return set()
-        connection, collection = opened
-        done = set()
-        with closing(connection):
-            for item in collection.search_items({"service": self.service}):
-                key = item.get_attributes().get("username")
-                if key in keys:
-                    item.delete()
-                    done.add(key)
-        return done
+        indexed = set(self._adopted(self.read_index())["sessions"])
+        try:
+            with self._items() as items:
+                return sorted(items.keys() - indexed)
+        except Exception as exc:  # noqa: BLE001
+            raise self._failure("read", exc) from None
 
     def forget(self, keys: list[str]) -> int:
-        done = self._bulk_delete(set(keys))
-        for key in keys:
-            if key not in done:
-                self._secret_delete(key)
+        """Drop the sessions ``keys`` (secret and index entry); returns how many."""
+        self._adopted(self.read_index())  # an older item is ours once the index names it
+        self._secrets_delete(keys)
 
         def change(data: dict) -> None:
             for key in keys:

@@ -1,10 +1,12 @@
 """The credential_process hot path: a cached session found through the index alone.
 
-Imports only the standard library and jeepney (plus, for a backend other than the Secret
-Service, the one keyring backend class that stored the secret): no botocore, no boto3,
-no Textual, no platformdirs, no config parsing. A session is served only
-if the config files are unchanged since it was cached (``stamp``) and more than the
-refresh window remains; anything else falls back to the full engine.
+Imports only the standard library and jeepney (or, off the Secret Service, one of
+keyring's own backends from a fixed table: never a module the index names): no botocore,
+no boto3, no Textual, no platformdirs, no config parsing. A session is served only if
+the config files are unchanged since it was cached (``stamp``) and, by the local clock
+(the caller's: a measured skew never counts), more than the refresh window remains, or
+more than ``min_left`` (``process``: botocore would refresh anything less at once).
+Anything else falls back to the full engine.
 """
 
 from __future__ import annotations
@@ -14,6 +16,13 @@ import json
 import os
 import sys
 import time
+from datetime import datetime
+
+# botocore refreshes credential_process credentials once fewer than 15 minutes remain
+# (its advisory refresh); a session handed to it keeps a minute more, or every request
+# would run rolecall again.
+CALLER_REFRESH = 15 * 60
+PROCESS_MIN_LEFT = CALLER_REFRESH + 60
 
 
 def _path(env: str, default: str) -> str:
@@ -80,12 +89,22 @@ def stamp(config_file: str | None = None, catalog_file: str | None = None) -> st
 
 
 SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
+SCHEMA_KEY, SCHEMA = "xdg:schema", "io.rolecall.Session"  # as secret_service.py marks items
+# The secure keyring backends whose items the fast path may read, by the name the index
+# records; anything else (a name edited into the index included) takes the full path.
+_BACKENDS = {
+    "keyring.backends.macOS.Keyring": ("keyring.backends.macOS", "Keyring"),
+    "keyring.backends.Windows.WinVaultKeyring": ("keyring.backends.Windows", "WinVaultKeyring"),
+    "keyring.backends.kwallet.DBusKeyring": ("keyring.backends.kwallet", "DBusKeyring"),
+}
 
 
 def _secret_service_get(service: str, key: str) -> str | None:
-    """Read an item that keyring's SecretService backend stored, straight over D-Bus
-    with jeepney (what secretstorage and keyring sit on; importing those costs more than
-    the round trips). Only unlocked items are read; anything else returns None."""
+    """Read rolecall's item for ``key`` (its schema attribute included in the search),
+    straight over D-Bus with jeepney (what secretstorage and keyring sit on; importing
+    those costs more than the round trips). Only unlocked items are read; anything else
+    returns None."""
+    # Imported here: a miss on the stamp or the clock needs no D-Bus.
     from jeepney import DBusAddress, new_method_call
     from jeepney.io.blocking import open_dbus_connection
 
@@ -99,7 +118,8 @@ def _secret_service_get(service: str, key: str) -> str | None:
                 raise OSError(f"{method}: {reply.body}")
             return reply.body
 
-        unlocked, _locked = call("SearchItems", "a{ss}", {"username": key, "service": service})
+        unlocked, _locked = call("SearchItems", "a{ss}",
+                                 {"username": key, "service": service, SCHEMA_KEY: SCHEMA})
         if not unlocked:
             return None
         _, session = call("OpenSession", "sv", "plain", ("s", ""))
@@ -110,22 +130,27 @@ def _secret_service_get(service: str, key: str) -> str | None:
 
 
 def read_secret(backend: str, service: str, key: str) -> str | None:
-    """The secret stored under ``key`` by the named keyring backend."""
+    """The secret stored under ``key`` by the named keyring backend, if it is one the
+    fast path knows; None otherwise (the full path resolves the backend itself)."""
     if backend == SECRET_SERVICE:
         return _secret_service_get(service, key)
-    module, _, cls = backend.rpartition(".")
-    return getattr(importlib.import_module(module), cls)().get_password(service, key)
+    known = _BACKENDS.get(backend)
+    if known is None:
+        return None
+    return getattr(importlib.import_module(known[0]), known[1])().get_password(service, key)
 
 
-def lookup(role: str, now: float | None = None) -> tuple[dict, dict] | None:
-    """``(entry, credentials)`` of a fresh cached session for ``role``, or None."""
+def lookup(role: str, now: float | None = None,
+           min_left: float = 0) -> tuple[dict, dict] | None:
+    """``(entry, credentials)`` of a cached session for ``role`` with more than its
+    refresh window (and more than ``min_left`` seconds) left by the local clock, or None."""
     try:
-        return _lookup(role, now)
+        return _lookup(role, time.time() if now is None else now, min_left)
     except Exception:  # noqa: BLE001 - any doubt sends us down the full path
         return None
 
 
-def _lookup(role: str, now: float | None) -> tuple[dict, dict] | None:
+def _lookup(role: str, now: float, min_left: float) -> tuple[dict, dict] | None:
     try:
         with open(os.path.join(_state_dir(), "sessions.json"), "rb") as handle:
             index = json.load(handle)
@@ -135,18 +160,14 @@ def _lookup(role: str, now: float | None) -> tuple[dict, dict] | None:
     if not isinstance(sessions, dict):
         return None
     current = stamp()
-    skew = index.get("clock_skew", 0)
-    now = (time.time() if now is None else now) + (skew if isinstance(skew, int | float) else 0)
     for key, entry in sessions.items():
         if not isinstance(entry, dict) or entry.get("role") != role or entry.get("kind") != "role":
             continue
         if entry.get("stamp") != current or not entry.get("backend"):
             continue
         try:
-            from datetime import datetime
-
             expires = datetime.fromisoformat(entry["expires_at"].replace("Z", "+00:00"))
-            if expires.timestamp() - now <= entry.get("refresh_window", 300):
+            if expires.timestamp() - now <= max(entry.get("refresh_window", 300), min_left):
                 continue
             secret = read_secret(entry["backend"],
                                  os.environ.get("ROLECALL_KEYRING_SERVICE") or "rolecall", key)
