@@ -119,6 +119,10 @@ class Session:
     parent: str | None = None
     region: str | None = None
     credentials: Credentials | None = field(default=None, repr=False, compare=False)
+    # What it was asked with (non-secret): ``duration`` sent, ``requested`` explicitly,
+    # session-name ``template``, ``external_id`` digest. A mismatch with what a caller
+    # asks for explicitly means a new session.
+    params: dict = field(default_factory=dict, compare=False)
 
     def seconds_left(self, now: float) -> float:
         return self.expires_at.timestamp() - now
@@ -128,7 +132,7 @@ class Session:
             "role": self.role, "kind": self.kind, "arn": self.arn,
             "expires_at": iso(self.expires_at), "issued_at": iso(self.issued_at),
             "session_name": self.session_name, "role_arn": self.role_arn,
-            "parent": self.parent, "region": self.region,
+            "parent": self.parent, "region": self.region, "params": self.params,
         }
 
     @classmethod
@@ -138,6 +142,7 @@ class Session:
             expires_at=parse_iso(data["expires_at"]), issued_at=parse_iso(data["issued_at"]),
             session_name=data.get("session_name", ""), role_arn=data.get("role_arn", ""),
             parent=data.get("parent"), region=data.get("region"), credentials=credentials,
+            params=params if isinstance(params := data.get("params"), dict) else {},
         )
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from profiles.config import inventory
 from profiles.config import snapshot as config_snapshot
-from profiles.model import Account, Session, iso, session_state
+from profiles.errors import UsageError
+from profiles.model import ROLE_ARN, Account, Role, Session, iso, session_state
 from profiles.output import credfile, environment
 from profiles.sessions.cache import SessionCache
 from profiles.sessions.engine import Engine, MfaPrompt, Result
+from profiles.sessions.fastpath import PROCESS_MIN_LEFT
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Workspace:
         return self.inventory.settings.refresh_window
 
     def now(self) -> float:
+        """STS's now, for countdowns (the local clock corrected by the measured skew)."""
         return self.engine.now()
 
     def rows(self) -> list[RoleRow]:
@@ -99,51 +102,45 @@ class Workspace:
     def assume(self, name: str, **options) -> Result:
         return self.engine.assume(name, **options)
 
+    def process(self, name: str) -> Result:
+        """The session ``credential_process`` hands out: more than 15 minutes left
+        (botocore refreshes inside that) whenever a new one would last longer."""
+        return self.engine.assume(name, min_left=PROCESS_MIN_LEFT)
+
     def chain(self, source: str, role_arn: str, *, label: str | None = None,
               duration: str | int | None = None, external_id: str | None = None,
               session_name: str | None = None) -> Result:
         """Assume any ``role_arn`` from the cached session of role ``source`` (an ad-hoc
         hop the config does not name; role chaining, so at most 1 hour). The session is
-        cached under ``label`` (default ``SOURCE>RoleName``) with ``source``'s as parent."""
-        from dataclasses import replace as _replace
-
-        from profiles.errors import UsageError
-        from profiles.model import ROLE_ARN, Role
-        from profiles.sessions.engine import Step, _key, explicit_duration
-
+        cached under ``label`` (default ``SOURCE>RoleName``) with ``source``'s as parent;
+        its region is ``source``'s as configured now."""
         match = ROLE_ARN.fullmatch(role_arn.strip())
         if match is None:
             raise UsageError(f"malformed role ARN {role_arn!r}",
                              fix="use arn:aws:iam::123456789012:role/RoleName")
         plan = self.engine.plan(source)
-        parent = self.engine.cached(source)
-        if parent is None:
-            raise UsageError(f"{source} has no active session to chain from",
-                             fix=f"assume {source} first")
-        name = label or f"{source}>{match.group(3)}"
-        if name in self.inventory.roles:
-            raise UsageError(f"{name!r} names a configured role; an ad-hoc chain needs "
-                             "another label", fix="assume that role by its name instead")
-        region = parent.region or self.inventory.role(source).region or plan.base.region
-        role = Role(name=name, role_arn=role_arn.strip(), source=source,
-                    external_id=external_id or None, region=region, origin="chain")
-        requested = explicit_duration(duration, role, chained=True)
-        step = Step("role", _key("chain", parent.key, role.role_arn, external_id or ""),
-                    name, role=role, chained=True)
-        notes: list[str] = []
-        session = self.engine._call(_replace(plan, name=name, steps=(*plan.steps, step)),
-                                    step, parent, requested, session_name, external_id,
-                                    [], notes)
-        self.cache.put(session, self.engine.stamp, self.refresh_window)
-        return Result(session, [parent, session], [True, False], notes)
+        region = self.inventory.role(source).region or plan.base.region
+        role = Role(name=label or f"{source}>{match.group(3)}", role_arn=role_arn.strip(),
+                    source=source, external_id=external_id or None, region=region,
+                    origin="chain")
+        return self.engine.assume_adhoc(source, role, duration=duration,
+                                        session_name=session_name, external_id=external_id)
+
+    def _region(self, name: str, session: Session) -> str | None:
+        """The region of the profile in use, as configured now (an ad-hoc hop: its own)."""
+        role = self.inventory.roles.get(name)
+        return session.region if role is None else role.region
 
     def environment(self, name: str, session: Session) -> dict[str, str]:
         assert session.credentials is not None
         return environment.build(name, session.credentials.to_process_json(),
-                                 session.region or self.inventory.role(name).region)
+                                 self._region(name, session))
 
     def write(self, name: str, session: Session, profile: str | None = None,
               force: bool = False) -> Path:
+        """Write ``session`` as ``profile`` (default ``name``), recorded as ``name``'s."""
+        if session.role != name:
+            session = replace(session, role=name)
         return credfile.write(session, profile or name, force=force)
 
     def sessions(self) -> list[Session]:
@@ -161,5 +158,7 @@ class Workspace:
         return self.cache.forget(keys)
 
     def clean(self) -> list[str]:
-        return credfile.remove(expired_before=self.now())
+        """Remove written profiles expired by the local clock (the callers' clock; the
+        skew STS shows never counts)."""
+        return credfile.remove(expired_before=self.clock())
 

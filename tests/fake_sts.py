@@ -1,5 +1,6 @@
 """A scriptable STS on 127.0.0.1 for behaviour moto lacks: throttling, revoked tokens,
-a skewed clock, slow or silent answers. Real HTTP, real botocore signing and retries."""
+a skewed clock, slow or silent answers, and a count of every call (``requests``). Real
+HTTP, real botocore signing and retries."""
 
 from __future__ import annotations
 
@@ -74,6 +75,11 @@ class FakeSts:
 
     def answer(self, form: dict[str, str]) -> str:
         action = form.get("Action", "")
+        if action == "GetCallerIdentity":
+            return (f'<GetCallerIdentityResponse xmlns="{NS}"><GetCallerIdentityResult>'
+                    "<Arn>arn:aws:sts::111111111111:assumed-role/One/caller</Arn>"
+                    "<UserId>AROAFAKE:caller</UserId><Account>111111111111</Account>"
+                    "</GetCallerIdentityResult></GetCallerIdentityResponse>")
         duration = int(form.get("DurationSeconds", "3600"))
         expires = (datetime.now(UTC) + timedelta(seconds=self.clock_offset + duration))
         token = "FAKETOKEN" + secrets.token_hex(16)
@@ -93,6 +99,10 @@ class FakeSts:
                 f"<AssumedRoleUser><AssumedRoleId>AROAFAKE:{form['RoleSessionName']}"
                 f"</AssumedRoleId><Arn>{assumed}</Arn></AssumedRoleUser>"
                 "</AssumeRoleResult></AssumeRoleResponse>")
+
+    def count(self, action: str) -> int:
+        """How many ``action`` requests arrived (retries included)."""
+        return sum(r.get("Action") == action for r in self.requests)
 
     def stop(self) -> None:
         self.delay.set()

@@ -252,3 +252,30 @@ def test_session_name_templates_are_sanitised():
     assert session_names.LEGAL.fullmatch(render("{git_sha}-{profile}", "a"))
     with pytest.raises(UsageError):
         render("{nope}", "p")
+
+
+def test_an_adhoc_hop_through_the_public_api(env):
+    """``Engine.assume_adhoc``: from the source's fresh session, chained (1 h cap), each
+    label its own session, never a configured role's name, never without a source."""
+    from profiles.model import Role
+
+    arns = chain_config(env)
+    eng = engine()
+    target = arns["a3"]
+    with pytest.raises(UsageError, match="no active session"):
+        eng.assume_adhoc("hop1", Role("hop1>X", target))
+    eng.assume("hop1")
+    with pytest.raises(UsageError, match="names a configured role"):
+        eng.assume_adhoc("hop1", Role("hop2", target))
+    with pytest.raises(UsageError, match="1 hour"):
+        eng.assume_adhoc("hop1", Role("hop1>X", target), duration="2h")
+    calls = Calls()
+    one = eng.assume_adhoc("hop1", Role("hop1>X", target), session_name="adhoc-1")
+    two = eng.assume_adhoc("hop1", Role("hop1>Y", target))
+    assert [p["RoleArn"] for _, p in calls] == [target, target]
+    assert calls[0][1]["RoleSessionName"] == "adhoc-1" and calls[0][1]["DurationSeconds"] <= 3600
+    assert one.cached == [True, False] and one.session.parent == one.hops[0].key
+    assert one.session.key != two.session.key
+    indexed = {s.role: s for s in SessionCache().sessions()}
+    assert {"hop1", "hop1>X", "hop1>Y"} <= set(indexed)
+    assert indexed["hop1>X"].parent == indexed["hop1"].key

@@ -27,7 +27,7 @@ from profiles.errors import ConfigError
 from profiles.model import Account, Base, Role, Settings
 
 NAME = "inventory.json"
-VERSION = 3
+VERSION = 4  # 4: role cache keys name their profile (each profile's sessions are its own)
 SETTLED_NS = 1_000_000_000
 
 

@@ -2,8 +2,13 @@
 
 A chain is planned as steps from the base identity to the target: an optional MFA
 session (``GetSessionToken``, session mode), then one ``AssumeRole`` per role. Every
-step has a cache key built from its assume parameters and its parent's key, never
-from the generated session name. Everything checkable is checked before STS is called.
+step has a cache key built from its assume parameters, its profile's name (each
+profile's sessions are its own) and its parent's key, never from the generated session
+name: roles whose chains share a hop share that hop's session. Everything checkable is
+checked before STS is called.
+
+Freshness is judged by the local clock (the caller's); the skew STS's ``Date`` header
+shows is measured on every call and corrects displayed countdowns only.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from profiles.config.inventory import Inventory
@@ -27,6 +32,7 @@ from profiles.errors import AwsError, UsageError
 from profiles.model import Base, Role, Session
 from profiles.sessions import fastpath
 from profiles.sessions import names as session_names
+from profiles.sessions.ask import Ask, digest, matches
 from profiles.sessions.cache import SessionCache
 
 DEFAULT_DURATION = 3600
@@ -88,7 +94,7 @@ def plan_of(inventory: Inventory, name: str) -> Plan:
             steps.append(Step("mfa", parent, f"mfa:{role.mfa_serial}",
                               serial=role.mfa_serial))
         parent = _key("role", parent, role.role_arn, role.external_id or "",
-                      role.mfa_serial if direct else "")
+                      role.mfa_serial if direct else "", role.name)  # role.name: per profile
         steps.append(Step("role", parent, role.name, role=role,
                           serial=role.mfa_serial if direct else None,
                           chained=bool(steps)))
@@ -148,7 +154,7 @@ class Engine:
     def needs_mfa(self, name: str) -> str | None:
         """The MFA serial a fresh assumption of ``name`` would prompt for, if any."""
         for step in self.plan(name).steps:
-            if step.serial and self._fresh(step.key, self._threshold(step, last=False)) is None:
+            if step.serial and self._usable(step, self._threshold(step, last=False)) is None:
                 return step.serial
         return None
 
@@ -162,62 +168,147 @@ class Engine:
 
     # -- cache ----------------------------------------------------------------------------
 
-    def _threshold(self, step: Step, last: bool) -> float:
-        window = self.inventory.settings.refresh_window
-        return window if last else max(window, MIN_DURATION)
+    def _duration(self, step: Step, requested: int | None = None) -> int:
+        """Seconds a new session for ``step`` would be asked for (before a parent caps it)."""
+        settings = self.inventory.settings
+        if step.kind == "mfa":
+            return settings.mfa_duration
+        role = step.role
+        assert role is not None
+        seconds = requested or role.duration or settings.duration or DEFAULT_DURATION
+        if requested is None:
+            if step.chained:
+                seconds = min(seconds, CHAIN_CAP)
+            if role.max_duration:
+                seconds = min(seconds, role.max_duration)
+        return seconds
 
-    def _fresh(self, key: str, threshold: float) -> Session | None:
-        session = self.cache.get(key)
-        if session is not None and session.seconds_left(self.now()) > threshold:
-            return session
-        return None
+    def _threshold(self, step: Step, last: bool, need: float = 0) -> float:
+        """Seconds a cached session of ``step`` must have left to be reused. A parent needs
+        15 minutes (the shortest child STS grants), and, when the target must last
+        ``need`` seconds, that much too if a renewal gives more and asks for no MFA code."""
+        window = self.inventory.settings.refresh_window
+        if last:
+            return max(window, need)
+        floor = max(window, MIN_DURATION)
+        if need > floor and not step.serial and self._duration(step) > need:
+            return need
+        return floor
+
+    def _need(self, step: Step, ask: Ask) -> float:
+        """How long the target must last: ``ask.min_left`` if a new session would last
+        longer (else the best available is whatever a renewal gives)."""
+        if ask.min_left and self._duration(step, ask.duration) > ask.min_left:
+            return ask.min_left
+        return 0
+
+    def _usable(self, step: Step, threshold: float, ask: Ask | None = None,
+                index: dict | None = None) -> Session | None:
+        """The cached session of ``step`` if it has more than ``threshold`` seconds left by
+        the local clock and matches what ``ask`` asks for explicitly."""
+        session = self.cache.get(step.key, index)
+        if session is None or session.seconds_left(self.clock()) <= threshold:
+            return None
+        if ask is not None and not matches(session, ask):
+            return None
+        return session
 
     def now(self) -> float:
-        """STS's idea of now: the local clock corrected by the last measured skew."""
+        """STS's idea of now, for display only: the local clock corrected by the skew the
+        last STS call measured. Freshness is always judged by :attr:`clock`."""
         return self.clock() + self.cache.clock_skew
 
-    def cached(self, name: str) -> Session | None:
+    def cached(self, name: str, min_left: float = 0) -> Session | None:
         """The target's cached session if it is fresh enough to reuse."""
         step = self.plan(name).steps[-1]
-        return self._fresh(step.key, self._threshold(step, last=True))
+        return self._usable(step, self._threshold(step, True, self._need(step, Ask(
+            min_left=min_left))))
 
     def session_for(self, name: str) -> Session | None:
         """The target's indexed session (no secrets), fresh or not, for display."""
         key = self.plan(name).steps[-1].key
         return next((s for s in self.cache.sessions() if s.key == key), None)
 
+    def _notes(self) -> list[str]:
+        warning = self.cache.take_warning()
+        return [warning] if warning else []
+
+    def _region(self, plan: Plan, step: Step) -> str | None:
+        return step.role.region if step.role else plan.base.region
+
     # -- assumption -----------------------------------------------------------------------
 
     def assume(self, name: str, *, duration: str | int | None = None,
                session_name: str | None = None, external_id: str | None = None,
-               mfa_code: str | None = None, refresh: bool = False) -> Result:
+               mfa_code: str | None = None, refresh: bool = False,
+               min_left: float = 0) -> Result:
+        """The session of ``name``: cached if it is fresh, matches every explicit option
+        and (with ``min_left``) lasts that long when a new one could; else new."""
         plan = self.plan(name)
         last = plan.steps[-1]
         assert last.role is not None
-        requested = explicit_duration(duration, last.role, last.chained)
+        ask = Ask(explicit_duration(duration, last.role, last.chained), session_name,
+                  external_id or None, min_left)
         if session_name is not None:
             session_names.resolve(session_name, "{unix}", name)
         if mfa_code is not None:
             mfa_code = check_mfa_code(mfa_code)
         try:
-            return self._run(plan, requested, session_name, external_id, mfa_code, refresh)
+            return self._run(plan, ask, mfa_code, refresh)
         except AwsError as exc:
             if "run with --refresh" not in (exc.fix or "") or refresh:
                 raise
             # A cached parent was revoked or expired behind our back: renew once.
-            return self._run(plan, requested, session_name, external_id, mfa_code, True,
-                             renew_parents=True)
+            return self._run(plan, ask, mfa_code, True, renew_parents=True)
 
-    def _run(self, plan: Plan, requested: int | None, session_name: str | None,
-             external_id: str | None, mfa_code: str | None, refresh: bool,
+    def assume_adhoc(self, source: str, role: Role, *, duration: str | int | None = None,
+                     session_name: str | None = None,
+                     external_id: str | None = None) -> Result:
+        """A new session of ``role`` (one the config does not name) assumed from the fresh
+        cached session of role ``source``: role chaining, so at most 1 hour. It is cached
+        under ``role.name``, with ``source``'s session as its parent."""
+        if role.name in self.inventory.roles:
+            raise UsageError(f"{role.name!r} names a configured role; an ad-hoc chain needs "
+                             "another label", fix="assume that role by its name instead")
+        plan = self.plan(source)
+        parent = self.cached(source)
+        if parent is None:
+            raise UsageError(f"{source} has no active session to chain from",
+                             fix=f"assume {source} first")
+        ask = Ask(explicit_duration(duration, role, chained=True), session_name,
+                  external_id or None)
+        if session_name is not None:
+            session_names.resolve(session_name, "{unix}", role.name)
+        step = Step("role", _key("chain", parent.key, role.role_arn, external_id or "",
+                                 role.name), role.name, role=role, chained=True)
+        notes: list[str] = []
+        session = self._call(Plan(role.name, plan.base, (*plan.steps, step)), step, parent,
+                             ask, [], notes)
+        self.cache.put(session, self.stamp, self.inventory.settings.refresh_window)
+        return Result(session, [parent, session], [True, False], notes + self._notes())
+
+    def _warm(self, plan: Plan, target: Session, index: dict) -> Result:
+        """A warm hit: the target alone is enough; parents are shown from the index. The
+        index entry is brought up to the profile as configured now (stamp, refresh window,
+        region) so the fast path serves it again after a config edit."""
+        entry = index["sessions"].get(target.key, {})
+        window, region = self.inventory.settings.refresh_window, self._region(plan, plan.steps[-1])
+        if (entry.get("stamp"), entry.get("refresh_window"), entry.get("region")) != (
+                self.stamp, window, region):
+            self.cache.restamp(target.key, self.stamp, window, region)
+            target = replace(target, region=region)
+        hops = [s for step in plan.steps[:-1] if (s := self.cache.indexed(step.key, index))]
+        return Result(target, [*hops, target], [True] * (len(hops) + 1), self._notes())
+
+    def _run(self, plan: Plan, ask: Ask, mfa_code: str | None, refresh: bool,
              renew_parents: bool = False) -> Result:
         last = plan.steps[-1]
-        if not refresh and (target := self._fresh(last.key, self._threshold(last, True))):
-            # Warm: the target alone is enough; parents are shown from the index.
-            indexed = {s.key: s for s in self.cache.sessions()}
-            hops = [indexed[s.key] for s in plan.steps[:-1] if s.key in indexed] + [target]
-            notes = [self.cache.warning] if self.cache.warning else []
-            return Result(target, hops, [True] * len(hops), notes)
+        need = self._need(last, ask)
+        if not refresh:
+            index = self.cache.read_index()
+            target = self._usable(last, self._threshold(last, True, need), ask, index)
+            if target is not None:
+                return self._warm(plan, target, index)
         hops: list[Session] = []
         cached: list[bool] = []
         notes: list[str] = []
@@ -226,20 +317,18 @@ class Engine:
         for index, step in enumerate(plan.steps):
             is_last = index == len(plan.steps) - 1
             force = (refresh and is_last) or (renew_parents and not is_last)
-            session = None if force else self._fresh(step.key, self._threshold(step, is_last))
+            session = None if force else self._usable(
+                step, self._threshold(step, is_last, need), ask if is_last else None)
             if session is None:
-                session = self._call(plan, step, parent, requested if is_last else None,
-                                     session_name if is_last else None,
-                                     external_id if is_last else None, codes, notes)
+                session = self._call(plan, step, parent, ask if is_last else Ask(), codes,
+                                     notes)
                 self.cache.put(session, self.stamp, self.inventory.settings.refresh_window)
                 cached.append(False)
             else:
                 cached.append(True)
             hops.append(session)
             parent = session
-        if self.cache.warning:
-            notes.append(self.cache.warning)
-        return Result(hops[-1], hops, cached, notes)
+        return Result(hops[-1], hops, cached, notes + self._notes())
 
     def _code(self, serial: str, name: str, codes: list[str]) -> str:
         if codes:
@@ -249,48 +338,46 @@ class Engine:
                              fix="pass --mfa-code 123456 (the device's current code)")
         return check_mfa_code(self.mfa_prompt(serial, name))
 
-    def _call(self, plan: Plan, step: Step, parent: Session | None, requested: int | None,
-              session_name: str | None, external_id: str | None, codes: list[str],
-              notes: list[str]) -> Session:
-        from profiles.sessions import sts
+    def _call(self, plan: Plan, step: Step, parent: Session | None, ask: Ask,
+              codes: list[str], notes: list[str]) -> Session:
+        from profiles.sessions import sts  # botocore: only when STS is called (not on hits)
 
         now = self.now()
         settings = self.inventory.settings
         region = sts.region_for(step.role.region if step.role else None, plan.base.region)
         caller = parent.arn if parent and parent.kind == "role" else plan.base.label
         client = sts.client(region, parent.credentials if parent else None, plan.base)
+        seconds = self._duration(step, ask.duration)
         if step.kind == "mfa":
             assert step.serial is not None
             issued = sts.get_session_token(
-                client, duration=settings.mfa_duration, serial=step.serial,
+                client, duration=seconds, serial=step.serial,
                 code=self._code(step.serial, plan.name, codes), caller=caller)
             role_name, session_name_used, role_arn = step.label, "", ""
+            params: dict[str, object] = {"duration": seconds}
         else:
             role = step.role
             assert role is not None
-            seconds = requested or role.duration or settings.duration or DEFAULT_DURATION
-            if requested is None:
-                if step.chained:
-                    seconds = min(seconds, CHAIN_CAP)
-                if role.max_duration:
-                    seconds = min(seconds, role.max_duration)
             if parent is not None:
-                left = int(parent.seconds_left(now))
+                left = int(parent.seconds_left(now))  # both instants are STS's: skewed now
                 if left < seconds:
-                    if requested:
+                    if ask.duration:
                         notes.append(f"{role.name} capped at {format_duration(left)}: a chained "
                                      f"session never outlives its parent ({parent.role})")
                     seconds = max(min(left, seconds), MIN_DURATION)
+            template = ask.session_name or role.session_name or settings.session_name
             session_name_used = session_names.resolve(
-                session_name, role.session_name or settings.session_name, role.name)
+                ask.session_name, role.session_name or settings.session_name, role.name)
+            external_id = ask.external_id or role.external_id
             issued = sts.assume_role(
                 client, role_arn=role.role_arn, session_name=session_name_used,
-                duration=seconds, external_id=external_id or role.external_id,
-                serial=step.serial,
+                duration=seconds, external_id=external_id, serial=step.serial,
                 code=self._code(step.serial, plan.name, codes) if step.serial else None,
                 caller=caller)
             role_name, role_arn = role.name, role.role_arn
-        if issued.server_time is not None:
+            params = {"duration": seconds, "requested": ask.duration, "template": template,
+                      "external_id": digest(external_id)}
+        if issued.server_time is not None:  # measured on every call, 0 when clocks agree
             skew = issued.server_time.timestamp() - time.time()  # the system clock's error
             self.cache.clock_skew = skew if abs(skew) >= SKEW_NOISE else 0.0
             if abs(skew) > SKEW_WARNING:
@@ -301,6 +388,5 @@ class Engine:
             expires_at=issued.credentials.expiration,
             issued_at=datetime.fromtimestamp(now, UTC), session_name=session_name_used,
             role_arn=role_arn, parent=parent.key if parent else None,
-            region=step.role.region if step.role else plan.base.region,
-            credentials=issued.credentials,
+            region=self._region(plan, step), credentials=issued.credentials, params=params,
         )

@@ -46,7 +46,7 @@ def try_fast(args: list[str]) -> int | None:
         return None
     from profiles.sessions import fastpath
 
-    hit = fastpath.lookup(args[1])
+    hit = fastpath.lookup(args[1], min_left=fastpath.PROCESS_MIN_LEFT if fmt == "process" else 0)
     if hit is None:
         return None
     entry, credentials = hit

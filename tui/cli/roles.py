@@ -93,7 +93,7 @@ def cmd_env(ns: argparse.Namespace) -> int:
 
 def cmd_process(ns: argparse.Namespace) -> int:
     ws = common.workspace()
-    result = ws.assume(ns.role)
+    result = ws.process(ns.role)
     common.notes(result)
     assert result.session.credentials is not None
     print(json.dumps(result.session.credentials.to_process_json()))
