@@ -72,7 +72,7 @@ def test_memory_only_cache_keeps_nothing_outside_the_process(world):
     assert SessionCache().get("m1") is None
 
 
-SELECT = ("from profiles.sessions.cache import select_backend; b, w = select_backend(); "
+SELECT = ("from profiles.sessions.keyring_store import select_backend; b, w = select_backend(); "
           "print(type(b).__module__ + '.' + type(b).__name__ if b else None); print(w)")
 
 

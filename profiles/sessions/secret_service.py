@@ -62,7 +62,7 @@ class Items:
 
     def __exit__(self, kind: object, exc: object, trace: object) -> None:
         self.connection.close()
-        from secretstorage.exceptions import LockedException
+        from secretstorage.exceptions import LockedException  # loaded with secretstorage
 
         if isinstance(exc, LockedException):
             raise Locked(str(exc)) from None

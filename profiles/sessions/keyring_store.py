@@ -1,0 +1,214 @@
+"""The secret half of the session cache: a secure keyring backend, or memory only.
+
+On the Secret Service (gnome-keyring, KeePassXC) every item is rolecall's own
+(:mod:`profiles.sessions.secret_service`): nothing else stored under the same service
+name is ever read, replaced or deleted. Other backends are keyring's, one call per key.
+With no secure backend, secrets live in this process's memory only, and the store says
+so once per process, with how to get a keyring.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+
+from profiles.errors import KeyringError
+from profiles.sessions import secret_service
+from profiles.sessions.fastpath import SECRET_SERVICE, read_secret
+
+_INSECURE_MODULES = ("keyrings.alt", "keyring.backends.fail", "keyring.backends.null")
+NO_KEYRING_FIX = (
+    "start and unlock a Secret Service (gnome-keyring or KeePassXC; on Debian or Ubuntu: "
+    "apt install gnome-keyring), or name a secure backend in PYTHON_KEYRING_BACKEND")
+_given: set[str] = set()  # notices already shown by this process
+_given_lock = threading.Lock()
+
+
+def _describe(backend: object) -> str:
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+# keyring costs about 100 ms to import (secretstorage, in secret_service.py, about 40):
+# each is imported where it is first needed, so a warm hit (read over jeepney) and the
+# read-only commands pay for neither.
+
+
+def _is_secure(backend: object) -> bool:
+    from keyring.backends.chainer import ChainerBackend  # lazy: see above
+
+    if isinstance(backend, ChainerBackend):
+        return bool(backend.backends) and all(_is_secure(b) for b in backend.backends)
+    return not type(backend).__module__.startswith(_INSECURE_MODULES)
+
+
+def select_backend() -> tuple[object | None, str | None]:
+    """The keyring backend to use, or None with the reason (no secure backend found).
+
+    An explicitly configured backend (``PYTHON_KEYRING_BACKEND`` or keyringrc.cfg) is
+    honoured. On Linux the Secret Service is tried directly, skipping keyring's
+    entry-point scan (about 90 ms per command); elsewhere keyring picks.
+    """
+    from keyring.core import load_config, load_env  # lazy: see above
+
+    explicit = load_env() or load_config()
+    if explicit is not None:
+        return explicit, None
+    if sys.platform.startswith("linux"):
+        from keyring.backends.SecretService import Keyring as SecretServiceKeyring  # lazy
+
+        try:
+            if SecretServiceKeyring.priority > 0:
+                return SecretServiceKeyring(), None
+        except Exception:  # noqa: BLE001 - no bus, no daemon, no secretstorage
+            pass
+    import keyring  # lazy: see above
+
+    backend = keyring.get_keyring()
+    if _is_secure(backend):
+        return backend, None
+    return None, (
+        f"no secure keyring backend (found {_describe(backend)}): sessions are kept in "
+        f"memory for this run only\n  fix: {NO_KEYRING_FIX}"
+    )
+
+
+class KeyringStore:
+    """Secrets by key under one keyring service; the backend is resolved on first use."""
+
+    def __init__(self, service: str, backend: object | None = None,
+                 memory_only: bool = False) -> None:
+        self.service = service
+        self.warning: str | None = None
+        self._memory: dict[str, str] = {}
+        self._backend = backend
+        self._resolved = backend is not None or memory_only
+        self.memory_only = memory_only
+
+    @property
+    def backend(self) -> object | None:
+        if not self._resolved:
+            self._resolved = True
+            self._backend, self.warning = select_backend()
+            self.memory_only = self._backend is None
+        return self._backend
+
+    @property
+    def backend_name(self) -> str:
+        backend = self.backend
+        return "memory" if backend is None else _describe(backend)
+
+    def take_warning(self) -> str | None:
+        """The store's notice if this process has not shown it yet (a board or a server
+        assumes many times; the notice is worth one line)."""
+        warning = self.warning
+        if warning is None:
+            return None
+        with _given_lock:
+            if warning in _given:
+                return None
+            _given.add(warning)
+        return warning
+
+    @property
+    def secret_service(self) -> bool:
+        return not self.memory_only and self.backend_name == SECRET_SERVICE
+
+    def _items(self) -> secret_service.Items:
+        return secret_service.open_items(self.service, self.backend)
+
+    def fast_get(self, backend: str | None, key: str) -> str | None:
+        """Read rolecall's Secret Service item without resolving a keyring backend (the
+        common case for a warm cache); any doubt returns None and :meth:`get` decides."""
+        if backend != SECRET_SERVICE or self.memory_only or os.environ.get(
+                "PYTHON_KEYRING_BACKEND"):
+            return None
+        try:
+            return read_secret(backend, self.service, key)
+        except Exception:  # noqa: BLE001
+            return None
+
+    def get(self, key: str) -> str | None:
+        backend = self.backend
+        if backend is None:
+            return self._memory.get(key)
+        try:
+            if self.secret_service:
+                with self._items() as items:
+                    return items.read(key)
+            return backend.get_password(self.service, key)
+        except Exception as exc:  # noqa: BLE001 - backends raise many types
+            raise self.failure("read", exc) from None
+
+    def set_many(self, secrets: dict[str, tuple[str, str]]) -> None:
+        """Store ``{key: (secret, label)}``: over one Secret Service connection, or one
+        keyring call each."""
+        backend = self.backend
+        if not secrets:
+            return
+        if backend is None:
+            self._memory.update({key: secret for key, (secret, _) in secrets.items()})
+            return
+        try:
+            if self.secret_service:
+                with self._items() as items:
+                    for key, (secret, label) in secrets.items():
+                        items.store(key, secret, label)
+                return
+            for key, (secret, _) in secrets.items():
+                backend.set_password(self.service, key, secret)
+        except Exception as exc:  # noqa: BLE001
+            raise self.failure("write", exc) from None
+
+    def delete(self, keys: list[str]) -> None:
+        """Delete the secrets of ``keys``: on the Secret Service only rolecall's items."""
+        backend = self.backend
+        if backend is None:
+            for key in keys:
+                self._memory.pop(key, None)
+            return
+        if not keys:
+            return
+        try:
+            if self.secret_service:
+                with self._items() as items:
+                    items.delete(keys)
+                return
+            from keyring.errors import PasswordDeleteError  # lazy: see above
+
+            for key in keys:
+                with contextlib.suppress(PasswordDeleteError):
+                    backend.delete_password(self.service, key)
+        except Exception as exc:  # noqa: BLE001
+            raise self.failure("delete", exc) from None
+
+    def keys(self) -> set[str]:
+        """Every key rolecall stored (Secret Service only: others cannot be enumerated)."""
+        if not self.secret_service:
+            return set()
+        try:
+            with self._items() as items:
+                return items.keys()
+        except Exception as exc:  # noqa: BLE001
+            raise self.failure("read", exc) from None
+
+    def adopt(self, keys: list[str]) -> None:
+        """Mark as rolecall's the items an older rolecall stored under ``keys``."""
+        if keys and self.secret_service:
+            try:
+                with self._items() as items:
+                    items.adopt(keys)
+            except Exception as exc:  # noqa: BLE001
+                raise self.failure("update", exc) from None
+
+    def failure(self, action: str, exc: Exception) -> KeyringError:
+        from keyring.errors import KeyringLocked  # lazy: loaded already with any backend
+
+        if isinstance(exc, secret_service.Locked | KeyringLocked):
+            return KeyringError(
+                f"the keyring is locked ({self.backend_name}); cannot {action} sessions",
+                fix="unlock it (log in to the desktop session, or open Passwords and Keys), "
+                "then try again")
+        return KeyringError(f"keyring {action} failed ({self.backend_name}): {exc}",
+                            fix="check the Secret Service is running and unlocked")
