@@ -35,8 +35,13 @@ def assume_options(ns: argparse.Namespace) -> dict:
 
 
 def notes(result) -> None:
+    """Each note on one line; a note's ``\n  fix: ...`` (as ``str(RolecallError)`` puts it)
+    on its own line after it."""
     for note in result.notes:
-        print(f"rolecall: note: {printable(note)}", file=sys.stderr)
+        message, _, fix = note.partition("\n  fix: ")
+        print(f"rolecall: note: {printable(message)}", file=sys.stderr)
+        if fix:
+            print(f"  fix: {printable(fix)}", file=sys.stderr)
 
 
 def session(ns: argparse.Namespace):
