@@ -86,8 +86,9 @@ def test_rewrite_replaces_the_managed_section_in_place(credentials):
     text = credentials.read_text()
     before, _, after = text.partition("[mid]\n")
     assert before == USER + "\n"
-    assert after.split("x_managed_by = rolecall\n", 1)[1] == "# trailing user comment\n\n" \
-        "[tail]\nx = 1\n"
+    # the old block had no x_rolecall_role: it is added after rolecall's last key
+    assert after.split("x_managed_by = rolecall\n", 1)[1] == "x_rolecall_role = mid\n" \
+        "# trailing user comment\n\n[tail]\nx = 1\n"
     assert parse(credentials)["mid"]["aws_access_key_id"] == "ASIANEW"
     assert "ASIAOLD" not in text
 

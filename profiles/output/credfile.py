@@ -1,129 +1,118 @@
 """The shared credentials file writer.
 
 Only sections marked ``x_managed_by = rolecall`` are touched; an unmanaged section is
-refused unless forced. Every other byte of the file is kept. Writes are atomic (temp
-file in the same directory, fsync, rename) under a lock in rolecall's state dir, so
-concurrent writers lose nothing, and the file stays mode 0600.
+refused unless forced. Every other byte of the file is kept, and so are the keys and
+comments a user added inside a managed section (only rolecall's own keys are replaced).
+New lines take the file's own line ending. Every value is checked to be one INI value
+(no line break, control character or outer whitespace: botocore has no escaping), and
+the new file is read back with botocore's own loader before the rename: if botocore
+would see any section or key other than the ones meant, nothing is written. Writes go
+only to a regular file, under a lock beside it (see ``target``), mode 0600.
 """
 
 from __future__ import annotations
 
 import configparser
 import contextlib
+import errno
 import gc
-import hashlib
 import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 
 from profiles import paths
 from profiles.errors import ConfigError, FileWriteError, UsageError
-from profiles.model import Session, iso, parse_iso
-from profiles.sessions.cache import write_private
+from profiles.model import Session, iso
+from profiles.output import ini, target
+from profiles.output.sections import (
+    FIELDS,
+    MANAGED,
+    OWNED,
+    Fields,
+    Section,
+    block,
+    own_end,
+    split,
+    update,
+)
 
-MANAGED = "rolecall"
-_HEADER = re.compile(r"^\s*\[([^\]]*)\]")
+__all__ = ["FIELDS", "MANAGED", "OWNED", "Section", "check_name", "fields", "managed",
+           "remove", "write"]
 _NAME = re.compile(r"[\w.@+=,-]{1,128}", re.ASCII)
 
 
-@dataclass
-class Section:
-    name: str
-    start: int  # first line index (the header)
-    end: int  # one past the last line
-    body: list[str]
-
-    @cached_property
-    def values(self) -> dict[str, str]:
-        """The section's keys, parsed by configparser on first use."""
-        parser = configparser.RawConfigParser(strict=False, interpolation=None)
-        try:
-            parser.read_string("[s]\n" + "".join(self.body))
-            return dict(parser.items("s"))
-        except configparser.Error:
-            return {}
-
-    @property
-    def managed(self) -> bool:
-        if not any("x_managed_by" in line for line in self.body):
-            return False
-        return self.values.get("x_managed_by", "").strip() == MANAGED
-
-    @property
-    def expires_at(self) -> datetime | None:
-        try:
-            return parse_iso(self.values["x_security_token_expires"].strip())
-        except (KeyError, ValueError):
-            return None
-
-
-def _sections(lines: list[str]) -> list[Section]:
-    """Split into sections by header lines; each parses its values only when asked."""
-    heads = [(i, m.group(1).strip()) for i, line in enumerate(lines)
-             if line[:1] in "[ \t" and (m := _HEADER.match(line))]
-    return [
-        Section(name, start, end, lines[start + 1:end])
-        for n, (start, name) in enumerate(heads)
-        for end in [heads[n + 1][0] if n + 1 < len(heads) else len(lines)]
-    ]
-
-
-def _own_end(lines: list[str], section: Section) -> int:
-    """Where a section's own lines end: trailing blank lines and comments belong to
-    whatever follows, so they are kept when the section is replaced or removed."""
-    end = section.end
-    while end > section.start + 1 and (
-        not lines[end - 1].strip() or lines[end - 1].lstrip()[:1] in "#;"
-    ):
-        end -= 1
-    return end
-
-
 def check_name(name: str) -> str:
-    if not _NAME.fullmatch(name):
+    if not _NAME.fullmatch(name) or name == ini.DEFAULT_SECTION:
         raise UsageError(f"invalid profile name {name!r}",
-                         fix="use letters, digits and . @ + = , _ - (up to 128)")
+                         fix="use letters, digits and . @ + = , _ - (up to 128), "
+                             f"not {ini.DEFAULT_SECTION} (its keys reach every profile)")
     return name
 
 
-def _lock(path: Path):
-    from filelock import FileLock
+def fields(name: str, session: Session) -> Fields:
+    """rolecall's keys for ``session`` as profile ``name``, each checked to be one value."""
+    creds = session.credentials
+    assert creds is not None
+    values = (creds.access_key_id, creds.secret_access_key, creds.session_token,
+              iso(session.expires_at), session.arn, session.role, MANAGED)
+    return [(key, ini.check_value(f"the {what} for profile [{name}]", value))
+            for (key, what), value in zip(FIELDS.items(), values, strict=True)]
 
-    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
-    lock_dir = paths.ensure_private_dir(paths.state_dir() / "locks")
-    return FileLock(str(lock_dir / f"credentials-{digest}.lock"), mode=0o600, timeout=30)
+
+def _keys(kinds: list[ini.Line]) -> dict[str, set[str]]:
+    """Each section's keys as botocore reads them: [DEFAULT]'s merged into every one."""
+    keys = ini.keys_by_section(kinds)
+    defaults = keys.pop(ini.DEFAULT_SECTION, set())
+    return {s: k | defaults for s, k in keys.items()}
 
 
-def _read(path: Path) -> str:
-    """The file exactly as stored: UTF-8, line endings untranslated (CRLF stays CRLF)."""
+@dataclass
+class Expect:
+    """What botocore must read from the new file: each section's keys ([DEFAULT]'s
+    merged in, as botocore merges them), and the written section's exact values."""
+
+    keys: dict[str, set[str]]
+    section: str | None = None
+    values: dict[str, str] | None = None
+
+
+def _refuse_broken(text: str, where: Path) -> None:
+    """A ConfigError naming the file and line (never the line's content) if botocore
+    cannot read ``text``: rolecall does not edit a file it would make no better."""
     try:
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        return ""
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileWriteError(f"cannot read {path}: {exc}") from None
-
-
-def _validate(text: str, path: Path) -> None:
-    parser = configparser.RawConfigParser(interpolation=None)
-    try:
-        parser.read_string(text, source=str(path))
+        ini.parse_with_defaults(text, str(where))
     except configparser.Error as exc:
-        first = str(exc).splitlines()[0]
-        raise ConfigError(f"{path} does not parse, so rolecall will not edit it: {first}",
+        line = getattr(exc, "lineno", None) or next(
+            (n for n, _ in getattr(exc, "errors", ())), None)
+        at = f" at line {line}" if line else ""
+        raise ConfigError(f"{where} does not parse{at}, so rolecall will not edit it",
                           fix="repair the file by hand, then try again") from None
 
 
-def _remove_stale_temps(target: Path) -> None:
-    """Temp files a killed writer left (they may hold secrets): under the lock no writer
-    is mid-write, so any that match are stale."""
-    for stale in target.parent.glob(f".{target.name}.*.tmp"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
+def _verify(tmp: Path, expect: Expect, where: Path, old: str) -> None:
+    """Refuse unless botocore's own loader reads from ``tmp`` exactly the sections and
+    keys expected, and the written section's values. (Lines outside the edit are the
+    old file's own, so with every section and key where it was, so is every value.)"""
+    from botocore.configloader import raw_config_parse
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        got = raw_config_parse(str(tmp), parse_subsections=False)
+    except BotoCoreError:
+        _refuse_broken(old, where)
+        got = {}
+    keys = {s: set(v) for s, v in got.items()}
+    if keys == expect.keys and (expect.section is None
+                                or got.get(expect.section) == expect.values):
+        return
+    odd = sorted(set(keys) ^ set(expect.keys)) or sorted(
+        s for s in expect.keys if keys.get(s) != expect.keys[s]) or [expect.section or ""]
+    shown = ", ".join(repr(s) for s in odd[:3])
+    raise UsageError(f"the edit would change how botocore reads {where} ({shown}), so "
+                     "rolecall left it unchanged",
+                     fix="check the indentation and sections around that profile")
 
 
 @contextlib.contextmanager
@@ -140,98 +129,122 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _edit(path: Path, change: Callable[[list[str]], list[str]]) -> None:
-    """Read, change and atomically replace the file under the lock."""
-    target = path.resolve() if path.is_symlink() else path
+Change = Callable[[list[str], list[ini.Line]], tuple[list[str], Expect]]
+
+
+def _edit(path: Path, change: Change) -> None:
+    """Read, change, verify and atomically replace the file under its lock."""
+    where = target.resolve(path)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not where.parent.is_dir():
+            where.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
-        raise FileWriteError(f"cannot create {target.parent}: {exc.strerror}") from None
+        raise FileWriteError(f"cannot create {where.parent}: {exc.strerror}") from None
     try:
-        with _lock(target), _collector_paused():
-            _remove_stale_temps(target)
-            text = _read(target)
-            _validate(text, target)
-            new = "".join(change(text.splitlines(keepends=True)))
-            if new != text:
-                write_private(target, new.encode())
-            elif target.exists():
-                os.chmod(target, 0o600)
+        with target.locked(where) as held, _collector_paused():
+            if held:
+                target.sweep(where)
+            text = target.read(where, shown=path)
+            lines = ini.split_lines(text)
+            kinds = ini.classify(lines)
+            if any(kind.kind == "error" for kind in kinds):
+                _refuse_broken(text, where)
+            new_lines, expect = change(lines, kinds)
+            new = "".join(new_lines)
+            if new == text:
+                if held and text:
+                    os.chmod(where, 0o600)
+                return
+            if not held:
+                raise OSError(errno.EROFS, "its directory is read-only")
+            target.replace(where, new.encode(), lambda tmp: _verify(tmp, expect, where, text))
     except OSError as exc:
         raise FileWriteError(
-            f"cannot write {target}: {exc.strerror or exc}; the file is unchanged",
+            f"cannot write {where}: {exc.strerror or exc}; the file is unchanged",
             fix="check the directory is writable and the disk has space") from None
-
-
-def render(name: str, session: Session) -> list[str]:
-    creds = session.credentials
-    assert creds is not None
-    return [
-        f"[{name}]\n",
-        f"aws_access_key_id = {creds.access_key_id}\n",
-        f"aws_secret_access_key = {creds.secret_access_key}\n",
-        f"aws_session_token = {creds.session_token}\n",
-        f"x_security_token_expires = {iso(session.expires_at)}\n",
-        f"x_principal_arn = {session.arn}\n",
-        f"x_rolecall_role = {session.role}\n",
-        f"x_managed_by = {MANAGED}\n",
-    ]
 
 
 def write(session: Session, name: str, *, force: bool = False, path: Path | None = None) -> Path:
     """Write ``session`` as profile ``name``. Refuses an unmanaged section unless forced."""
     check_name(name)
+    pairs = fields(name, session)
     path = path or paths.aws_credentials_file()
 
-    def change(lines: list[str]) -> list[str]:
-        body = render(name, session)
-        for section in _sections(lines):
+    def change(lines: list[str], kinds: list[ini.Line]) -> tuple[list[str], Expect]:
+        eol = ini.dominant_eol("".join(lines))
+        found = split(lines, kinds)
+        kept: dict[str, str] = {}
+        for section in found:
             if section.name != name:
                 continue
-            if not section.managed and not force:
+            if section.managed:
+                kept = {k: v for k, v in section.values.items() if k not in OWNED}
+                new = (lines[:section.start] + update(lines, kinds, section, pairs, eol)
+                       + lines[section.end:])
+            elif force:
+                new = (lines[:section.start] + block(name, pairs, eol)
+                       + lines[own_end(lines, section):])
+            else:
                 raise UsageError(
                     f"profile [{name}] in {path} was not written by rolecall; not overwriting it",
                     fix=f"choose another name with --as, or pass --force to replace [{name}]")
-            end = _own_end(lines, section)
-            return lines[:section.start] + body + lines[end:]
-        prefix = lines[:]
-        if prefix and not prefix[-1].endswith("\n"):
-            prefix[-1] += "\n"
-        if prefix and prefix[-1].strip():
-            prefix.append("\n")
-        return prefix + body
+            break
+        else:
+            new = lines[:]
+            if new and not ini.eol(new[-1]):
+                new[-1] += eol
+            if new and new[-1].strip():
+                new.append(eol)
+            new += block(name, pairs, eol)
+        defaults = {k: v for s in found if s.name == ini.DEFAULT_SECTION
+                    for k, v in s.values.items()}
+        values = {**defaults, **kept, **dict(pairs)}
+        return new, Expect({**_keys(kinds), name: set(values)}, name, values)
 
     _edit(path, change)
     return path
 
 
 def managed(path: Path | None = None) -> list[Section]:
-    """The rolecall-written sections of the credentials file (read without the lock)."""
+    """The rolecall-written sections of the credentials file (read without the lock);
+    none when the path is not a regular file (a link to /dev/null forbids profiles)."""
     path = path or paths.aws_credentials_file()
-    return [s for s in _sections(_read(path).splitlines(keepends=True)) if s.managed]
+    try:
+        where = target.resolve(path)
+    except UsageError:
+        return []
+    try:
+        lines = ini.split_lines(target.read(where, shown=path))
+    except UsageError:
+        return []
+    return [s for s in split(lines, ini.classify(lines)) if s.managed]
 
 
 def remove(names: list[str] | None = None, *, expired_before: float | None = None,
            path: Path | None = None) -> list[str]:
-    """Remove managed sections by name, or those expired before a moment. Returns names."""
+    """Remove managed sections by name, or those whose expiry is at or before the
+    moment ``expired_before`` (a section with no readable expiry is not judged expired).
+    Returns the names removed."""
     path = path or paths.aws_credentials_file()
     removed: list[str] = []
 
-    def change(lines: list[str]) -> list[str]:
+    def change(lines: list[str], kinds: list[ini.Line]) -> tuple[list[str], Expect]:
+        removed.clear()
         out = lines[:]
-        for section in reversed(_sections(lines)):
+        for section in reversed(split(lines, kinds)):
             if not section.managed:
                 continue
             expires = section.expires_at
             hit = (names is not None and section.name in names) or (
-                expired_before is not None and (expires is None
-                                                or expires.timestamp() <= expired_before))
+                expired_before is not None and expires is not None
+                and expires.timestamp() <= expired_before)
             if hit:
-                del out[section.start:_own_end(lines, section)]
+                del out[section.start:own_end(lines, section)]
                 removed.append(section.name)
-        return out
+        keys = _keys(kinds)
+        return out, Expect({s: k for s, k in keys.items() if s not in removed})
 
-    if not path.exists():
+    if not managed(path):  # nothing to remove (or not a regular file): no lock, no write
         return []
     _edit(path, change)
     return removed[::-1]
