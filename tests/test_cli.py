@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+from dotenv import dotenv_values
 
 from tests.helpers import (
     ACCOUNTS,
@@ -115,8 +118,8 @@ def test_env_every_format(world):
         as_json = ok_json(world.run(*args, "--format", "json"))
         assert as_json == expected
         dotenv = world.run(*args, "--format", "dotenv").stdout
-        assert dict(line.split("=", 1) for line in dotenv.splitlines()) == {
-            k: json.dumps(v) for k, v in expected.items()}
+        assert dict(dotenv_values(stream=io.StringIO(dotenv))) == expected
+        assert dotenv.splitlines()[0].startswith("AWS_ACCESS_KEY_ID='")
         sh = world.run(*args).stdout
         done = _sh_eval(world, sh, "env")
         got = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)

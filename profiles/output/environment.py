@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 
+from profiles.output import shells
+from profiles.output.shells import FORMATS
+
+__all__ = ["FORMATS", "NEST_MARKER", "REMOVED", "build", "child_environ", "render"]
 REMOVED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
-FORMATS = ("sh", "fish", "powershell", "dotenv", "json")
 NEST_MARKER = "ROLECALL_ROLE"
 
 
@@ -34,27 +36,6 @@ def child_environ(variables: dict[str, str], base: dict[str, str] | None = None)
     return env
 
 
-def _sq(value: str) -> str:
-    return "'" + value.replace("'", "'\"'\"'") + "'"
-
-
 def render(variables: dict[str, str], fmt: str) -> str:
-    """Text to ``eval`` (or load) in the given shell or format."""
-    if fmt == "json":
-        return json.dumps(variables, indent=2) + "\n"
-    lines: list[str] = []
-    if fmt == "sh":
-        lines.append("unset " + " ".join(REMOVED))
-        lines += [f"export {k}={_sq(v)}" for k, v in variables.items()]
-    elif fmt == "fish":
-        lines += [f"set -e {k}" for k in REMOVED]
-        lines += [f"set -gx {k} {_sq(v).replace(chr(92), chr(92) * 2)}"
-                  for k, v in variables.items()]
-    elif fmt == "powershell":
-        lines += [f"Remove-Item Env:{k} -ErrorAction SilentlyContinue" for k in REMOVED]
-        lines += [f"$Env:{k} = '{v.replace(chr(39), chr(39) * 2)}'" for k, v in variables.items()]
-    elif fmt == "dotenv":
-        lines += [f"{k}={json.dumps(v)}" for k, v in variables.items()]
-    else:
-        raise ValueError(fmt)
-    return "\n".join(lines) + "\n"
+    """Text to ``eval`` (or load) in the given shell or format (see ``shells``)."""
+    return shells.render(variables, fmt, REMOVED)
