@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from profiles.output import shells
 from profiles.output.shells import FORMATS
+from profiles.output.shells import render as _render
 
 __all__ = ["FORMATS", "NEST_MARKER", "REMOVED", "build", "child_environ", "render"]
 REMOVED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
@@ -38,4 +38,4 @@ def child_environ(variables: dict[str, str], base: dict[str, str] | None = None)
 
 def render(variables: dict[str, str], fmt: str) -> str:
     """Text to ``eval`` (or load) in the given shell or format (see ``shells``)."""
-    return shells.render(variables, fmt, REMOVED)
+    return _render(variables, fmt, REMOVED)

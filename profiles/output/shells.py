@@ -2,8 +2,8 @@
 
 Every value is data, never code (DESIGN §7): a value no quoting of a format can carry
 exactly is refused (a UsageError, exit 2) rather than approximated. The message names
-the variable, never the value (it may be a secret). Standard library only: the
-``env`` fast path imports this.
+the variable, never the value (it may be a secret). Standard library only (the error
+class loads on a refusal): the ``env`` fast path imports this.
 
 - ``sh``: POSIX single quotes (nothing inside is special; ``'`` is written ``'\\''``),
   read by ``eval "$(rolecall env ROLE)"`` in sh, dash, bash and zsh.
@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
-from profiles.errors import UsageError
+if TYPE_CHECKING:
+    from profiles.errors import UsageError
 
 FORMATS = ("sh", "fish", "powershell", "dotenv", "json")
 NAME = re.compile(r"[A-Z_][A-Z0-9_]*", re.ASCII)
@@ -36,16 +38,22 @@ _DOTENV_SINGLE = re.compile(r"(?!.*(?:'|\\\\|\\\Z|\$\{|\r)).*", re.DOTALL)
 _DOTENV_DOUBLE = re.compile(r"[^$`\"\\\r]*")
 
 
+def _usage(message: str, fix: str) -> UsageError:
+    from profiles.errors import UsageError
+
+    return UsageError(message, fix=fix)
+
+
 def _refuse(name: str, fmt: str, why: str) -> UsageError:
-    return UsageError(f"the value of {name} {why}, so it cannot be written as {fmt} "
-                      "output safely", fix="use --format json, or rolecall exec ROLE -- CMD")
+    return _usage(f"the value of {name} {why}, so it cannot be written as {fmt} "
+                  "output safely", fix="use --format json, or rolecall exec ROLE -- CMD")
 
 
 def _check(variables: dict[str, str], fmt: str) -> None:
     for name, value in variables.items():
         if not NAME.fullmatch(name):
-            raise UsageError(f"{name!r} is not an environment variable name",
-                             fix="names are A-Z, 0-9 and _, not starting with a digit")
+            raise _usage(f"{name!r} is not an environment variable name",
+                         fix="names are A-Z, 0-9 and _, not starting with a digit")
         if "\0" in value:
             raise _refuse(name, fmt, "holds a NUL character (no environment can)")
         if any("\ud800" <= ch <= "\udfff" for ch in value):
