@@ -58,6 +58,7 @@ class Role:
     session_name: str | None = None
     region: str | None = None
     mfa_mode: str | None = None
+    trust_policy: str | None = None  # catalog: a JSON file holding the role's trust policy
     origin: str = ""
 
     @property

@@ -15,7 +15,7 @@ from profiles.model import MFA_MODES, ROLE_ARN, Account, Base, Role, Settings
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
 CATALOG_ROLE_KEYS = {
     "role_arn", "source", "external_id", "mfa_serial", "duration", "max_duration",
-    "session_name", "region", "mfa_mode",
+    "session_name", "region", "mfa_mode", "trust_policy",
 }
 SETTINGS_KEYS = {"refresh_window", "session_name", "mfa_mode", "duration", "mfa_duration"}
 
