@@ -373,7 +373,7 @@ class Engine:
                 client, role_arn=role.role_arn, session_name=session_name_used,
                 duration=seconds, external_id=external_id, serial=step.serial,
                 code=self._code(step.serial, plan.name, codes) if step.serial else None,
-                caller=caller)
+                caller=caller, role=plan.name)
             role_name, role_arn = role.name, role.role_arn
             params = {"duration": seconds, "requested": ask.duration, "template": template,
                       "external_id": digest(external_id)}

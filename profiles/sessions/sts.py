@@ -5,6 +5,7 @@ turned into one-line messages. The endpoint is never special-cased: botocore's o
 from __future__ import annotations
 
 import os
+import shlex
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -123,7 +124,7 @@ def _credentials(raw: dict) -> Credentials:
 
 def assume_role(sts, *, role_arn: str, session_name: str, duration: int,
                 external_id: str | None = None, serial: str | None = None,
-                code: str | None = None, caller: str = "") -> Issued:
+                code: str | None = None, caller: str = "", role: str = "") -> Issued:
     params: dict[str, object] = {
         "RoleArn": role_arn, "RoleSessionName": session_name, "DurationSeconds": duration,
     }
@@ -134,7 +135,8 @@ def assume_role(sts, *, role_arn: str, session_name: str, duration: int,
     try:
         response = sts.assume_role(**params)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line
-        raise explain(exc, f"AssumeRole {role_arn}", role_arn=role_arn, caller=caller) from None
+        raise explain(exc, f"AssumeRole {role_arn}", role_arn=role_arn, caller=caller,
+                      role=role) from None
     return Issued(_credentials(response["Credentials"]),
                   response["AssumedRoleUser"]["Arn"], _server_time(response))
 
@@ -148,7 +150,8 @@ def get_session_token(sts, *, duration: int, serial: str, code: str, caller: str
     return Issued(_credentials(response["Credentials"]), serial, _server_time(response))
 
 
-def explain(exc: Exception, action: str, role_arn: str = "", caller: str = "") -> RolecallError:
+def explain(exc: Exception, action: str, role_arn: str = "", caller: str = "",
+            role: str = "") -> RolecallError:
     """A one-line message, with the fix, for anything STS or the network threw."""
     if isinstance(exc, RolecallError):
         return exc
@@ -161,7 +164,8 @@ def explain(exc: Exception, action: str, role_arn: str = "", caller: str = "") -
                 f"{action} denied{who}: {message}",
                 fix=f"both sides must allow it: the trust policy of {role_arn or 'the role'} "
                 f"must trust the caller, and the caller's own policy must allow "
-                f"sts:AssumeRole on it (STS does not say which side denied)",
+                f"sts:AssumeRole on it (STS does not say which side denied: "
+                f"`rolecall doctor {shlex.quote(role) if role else 'ROLE'}` checks both)",
             )
         if code in ("ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId"):
             return AwsError(f"{action} failed{who}: {code}: {message}",

@@ -117,7 +117,7 @@ class Commands:
 
 
 def build_parser() -> tuple[Parser, Commands]:
-    from tui.cli import app, roles, sessions
+    from tui.cli import app, roles, sessions, trust
 
     parser = Parser(prog=PROG, description="AWS cross-account roles: assume, chain, cache "
                     "in the OS keyring, write profiles, open shells.")
@@ -128,6 +128,7 @@ def build_parser() -> tuple[Parser, Commands]:
     app.register(commands)
     roles.register(commands)
     sessions.register(commands)
+    trust.register(commands)
     return parser, commands
 
 

@@ -1,0 +1,87 @@
+"""Commands that explain trust: ``doctor`` (why a role can or cannot be assumed) and
+``lint`` (the seed's trust-policy advice as findings), DESIGN §9."""
+
+from __future__ import annotations
+
+import argparse
+
+from profiles.errors import UsageError
+from tui.cli import common
+from tui.cli.parser import Commands
+
+MARK = {"pass": "pass", "fail": "FAIL", "unknown": "unknown"}
+LEVELS = ("info", "warn", "high", "critical")  # profiles.trust.lint.LEVELS, unimported here
+
+
+def cmd_doctor(ns: argparse.Namespace) -> int:
+    from profiles.trust.doctor import NOT_MODELLED, diagnose
+
+    ws = common.workspace()
+    report = diagnose(ws, ns.role, trust_policy=ns.trust_policy, duration=ns.duration,
+                      clock=ws.clock)
+    if ns.json:
+        common.dump(report.to_json())
+        return report.exit_code
+    print(f"{report.role}: {report.verdict}")
+    for number, hop in enumerate(report.hops, 1):
+        print(f"\nhop {number}/{len(report.hops)}  {hop.role}  {hop.role_arn}: {hop.verdict}")
+        if hop.caller:
+            print(f"  caller  {hop.caller}")
+        for check in hop.checks:
+            print(f"  {MARK[check.result]:8} {check.check:12} {check.detail}")
+            if check.fix and check.result != "pass":
+                print(f"  {'':8} {'':12} fix: {check.fix}")
+    print("\nnot evaluated (unknown): " + ", ".join(
+        NOT_MODELLED[c.check] for c in report.not_evaluated))
+    return report.exit_code
+
+
+def cmd_lint(ns: argparse.Namespace) -> int:
+    from profiles.config import snapshot
+    from profiles.durations import parse_duration
+    from profiles.trust import gather, lint
+    from profiles.trust.source import read_policy_file
+    from profiles.trust.text import shown
+
+    if not ns.files and not ns.role:
+        raise UsageError("nothing to lint", fix="rolecall lint FILE ... | --role ROLE ...")
+    minimum = parse_duration(ns.min_duration, "--min-duration") if ns.min_duration else None
+    sources = [read_policy_file(path) for path in ns.files]  # bad input first: exit 2
+    inventory = snapshot.load()
+    known = gather.known_accounts(inventory)
+    if ns.role:
+        for name in ns.role:
+            inventory.role(name)  # an unknown role is bad input
+        gatherer = gather.Gatherer(common.workspace())
+        sources += [gather.role_source(gatherer, name) for name in ns.role]
+        known |= gather.organization_accounts(gatherer)
+    findings = [f for s in sources for f in lint.lint(
+        s.policy, s.label, known_accounts=known, max_session=s.max_session,
+        min_duration=minimum)]
+    if ns.json:
+        common.dump({"findings": [f.to_json() for f in findings]})
+    else:
+        for f in findings:
+            where = "" if f.statement is None else f": statement {f.statement}"
+            print(f"{shown(f.source)}{where}: {f.level} {f.id}: {f.detail}\n  fix: {f.fix}")
+    return 1 if lint.worst(findings) >= LEVELS.index(ns.fail_on) else 0
+
+
+def register(commands: Commands) -> None:
+    p = commands.add("doctor", cmd_doctor, "explain, hop by hop, whether ROLE can be assumed "
+                     "and why not (exit 0 allowed, 1 denied, 3 unknown)")
+    p.add_argument("--trust-policy", metavar="FILE",
+                   help="evaluate ROLE's trust policy from FILE (JSON, or get-role output)")
+    p.add_argument("--duration", help="the session length to check: seconds or 1h, 2h30m")
+    p.add_argument("--json", action="store_true")
+    p = commands.add("lint", cmd_lint, "trust-policy findings RC101-RC110 with fixes (exit 1 "
+                     "at or above --fail-on)", role=False)
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="trust policy JSON files (or get-role output; - for stdin)")
+    p.add_argument("--role", action="append", default=[], metavar="ROLE",
+                   help="lint a configured role's own trust policy (repeatable)")
+    p.add_argument("--fail-on", choices=LEVELS, default="high",
+                   help="exit 1 when a finding is at or above this level (default high)")
+    p.add_argument("--min-duration", metavar="D",
+                   help="flag MaxSessionDuration below D (RC108), e.g. 90m")
+    p.add_argument("--json", action="store_true")
