@@ -298,8 +298,8 @@ class DenyingSts:
     """An STS on loopback that denies every AssumeRole, as real STS words it."""
 
     def __init__(self) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
         import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args) -> None:
@@ -307,11 +307,11 @@ class DenyingSts:
 
             def do_POST(self) -> None:  # noqa: N802
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                body = ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
-                        "<Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: "
-                        "arn:aws:iam::000000000000:user/me is not authorized to perform: "
-                        "sts:AssumeRole</Message></Error><RequestId>x</RequestId>"
-                        "</ErrorResponse>").encode()
+                body = (b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+                        b"<Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: "
+                        b"arn:aws:iam::000000000000:user/me is not authorized to perform: "
+                        b"sts:AssumeRole</Message></Error><RequestId>x</RequestId>"
+                        b"</ErrorResponse>")
                 self.send_response(403)
                 self.send_header("Content-Type", "text/xml")
                 self.send_header("Content-Length", str(len(body)))

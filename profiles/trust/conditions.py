@@ -94,12 +94,28 @@ def _arn(value: str, pattern: str, ctx: Context, variables: bool) -> Tri:
     """Each of the six colon-separated components matched on its own."""
     if pattern == "*":
         return True
-    want, have = pattern.split(":", 5), value.split(":", 5)
+    want, have = _arn_parts(pattern), value.split(":", 5)
     if len(want) != 6:
         return None  # not an ARN pattern: IAM's answer is not documented
     if len(have) != 6:
         return False
     return all3(like(h, w, ctx, variables) for h, w in zip(have, want, strict=True))
+
+
+def _arn_parts(pattern: str) -> list[str]:
+    """Six colon-separated components; a colon inside ``${...}`` is not a separator."""
+    parts, current, depth = [], "", 0
+    for i, char in enumerate(pattern):
+        if char == "$" and pattern[i + 1:i + 2] == "{":
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+        if char == ":" and not depth and len(parts) < 5:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
 
 
 def _bool(value: str, pattern: str, ctx: Context, variables: bool) -> Tri:
@@ -112,13 +128,12 @@ def _number(text: str) -> float | None:
 
 
 def _date(text: str) -> float | None:
-    """W3C ISO 8601 (``2026``, ``2026-03``, ``2026-03-01``, ``...T12:00Z``) or epoch seconds."""
+    """W3C ISO 8601 (``2026-03``, ``2026-03-01``, ``...T12:00Z``) or epoch seconds (all
+    digits, so ``2026`` is a moment in 1970, not a year)."""
     text = text.strip()
     if _NUMBER.fullmatch(text):
         return float(text)
-    if re.fullmatch(r"\d{4}", text):
-        text += "-01-01"
-    elif re.fullmatch(r"\d{4}-\d{2}", text):
+    if re.fullmatch(r"\d{4}-\d{2}", text):
         text += "-01"
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
