@@ -363,3 +363,29 @@ def test_reads_take_credentials(estate):
     assert reads.organization(keys) is None  # its account is in no organization
     with pytest.raises(reads.NotFound):
         reads.get_role(keys, "NoSuchRole")
+
+
+def test_diagnose_returns_plain_data_with_an_injected_clock(estate):
+    """What a board screen calls: a Report of plain data, no printing; aws:CurrentTime
+    comes from the clock it is given."""
+    from profiles.sessions import sts
+    from profiles.trust.doctor import Hop, Report, diagnose
+    from profiles.workspace import Workspace
+
+    b = _account()
+    estate.user_policy(allow_assume())
+    estate.role("window", b, "Window", _doc(trusts(
+        estate.user_arn, DateLessThan={"aws:CurrentTime": "2030-01-01T00:00:00Z"})))
+    estate.reader(b)
+    sts._local.__dict__.clear()  # botocore sessions that read this world's files
+    try:
+        before = diagnose(Workspace(), "window", clock=lambda: 1.8e9)  # 2027
+        after = diagnose(Workspace(), "window", clock=lambda: 1.9e9)  # 2030-03
+    finally:
+        sts._local.__dict__.clear()
+    assert isinstance(before, Report) and isinstance(before.hops[0], Hop)
+    assert (before.verdict, before.exit_code) == ("allowed", 0)
+    assert (after.verdict, after.exit_code) == ("denied", 1)
+    trust = next(c for c in after.hops[0].checks if c.check == "trust")
+    assert "DateLessThan aws:CurrentTime fails" in trust.detail
+    assert json.loads(json.dumps(after.to_json()))["hops"][0]["role"] == "window"

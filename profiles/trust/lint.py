@@ -152,8 +152,8 @@ def _oidc_provider(kind: str, value: str) -> str | None:
     return value if value in WEB_IDENTITY else None
 
 
-def _sub_restricted(statement: Statement, provider: str) -> bool:
-    key = f"{provider}:sub".lower()
+def _sub_restricted(statement: Statement, provider: str, claim: str = "sub") -> bool:
+    key = f"{provider}:{claim}".lower()
     for c in statement.conditions:
         if c.key.lower() != key or c.base not in POSITIVE_STRING:
             continue
@@ -207,7 +207,10 @@ class _Rules:
                   narrowed: bool) -> None:
         i = s.index
         if provider := _oidc_provider(kind, value):
-            if not _sub_restricted(s, provider):
+            # an app's own audience (Cognito, Google...) narrows as much as a subject; an
+            # OIDC provider's audience (sts.amazonaws.com for GitHub and EKS) does not
+            app_audience = provider in WEB_IDENTITY and _sub_restricted(s, provider, "aud")
+            if not _sub_restricted(s, provider) and not app_audience:
                 self.add("RC110", "high", i, f"web-identity principal {shown(value, 120)} with "
                          f"no condition on {shown(provider, 80)}:sub: any repository or "
                          "workload of that provider can assume",
