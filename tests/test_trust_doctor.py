@@ -268,6 +268,12 @@ def test_trust_policy_file(estate, tmp_path):
     assert code == 0 and f"from {good}" in checks(report["hops"][0])["trust"]["detail"]
     code, report = estate.doctor("lonely", "--trust-policy", str(bad))
     assert code == 1 and checks(report["hops"][0])["trust"]["result"] == "fail"
+    hostile = tmp_path / "hostile.json"
+    hostile.write_text(_doc({**trusts("arn:aws:iam::999999999999:user/x\u001b[2J"),
+                             "Sid": "a[/]b\n"}))
+    plain = estate.world.run("doctor", "lonely", "--trust-policy", str(hostile))
+    assert plain.returncode == 1 and "\x1b" not in plain.stdout
+    assert "user/x\\x1b[2J" in plain.stdout
     (tmp_path / "broken.json").write_text('{"Statement": [')
     assert_fails(estate.world.run("doctor", "lonely", "--trust-policy",
                                   str(tmp_path / "broken.json")), 2, "not JSON")

@@ -168,3 +168,14 @@ def test_role_reads_the_live_trust_policy(world):
     assert proc.returncode == 1
     estate.role("lonely", _account(), "Lonely", _doc(trusts(estate.user_arn)))
     assert_fails(world.run("lint", "--role", "lonely"), 1, "cannot read the trust policy")
+
+
+def test_hostile_text_stays_inert(offline_world, tmp_path):
+    hostile = tmp_path / "hostile.json"
+    hostile.write_text(json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "a[/]b\n", "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"AWS": "arn:aws:iam::999999999999:user/x\u001b[2Jy\u2028z"}}]}))
+    proc = run(offline_world, str(hostile))
+    assert "\x1b" not in proc.stdout and "\u2028" not in proc.stdout
+    assert "user/x\\x1b[2Jy\\u2028z" in proc.stdout
+    assert all(line.startswith((str(hostile), "  fix: ")) for line in proc.stdout.splitlines())

@@ -153,8 +153,7 @@ def external_id(hop: HopFacts, decision: Decision | None) -> Check:
         note = "" if "meets" in detail or not sent else f" ({hop.name} sends one anyway)"
         return Check("external_id", "pass", f"{detail}{note}")
     if result is None:
-        return Check("external_id", "unknown", detail,
-                     "pass --trust-policy FILE to check it" if decision is None else None)
+        return Check("external_id", "unknown", detail)
     if not sent:
         return Check("external_id", "fail", f"{detail}: {hop.name} sends none",
                      f"set external_id in {hop.name}'s profile to the value the role's "

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import operator
 import re
@@ -62,6 +63,11 @@ def _literal(parts: list[tuple[str, str]]) -> str:
 
 
 def _regex(parts: list[tuple[str, str]], flags: int = 0) -> re.Pattern[str]:
+    return _compiled(tuple(parts), flags)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(parts: tuple[tuple[str, str], ...], flags: int) -> re.Pattern[str]:
     body = "".join((".*" if text == "*" else ".") if kind == "wild" else re.escape(text)
                    for kind, text in parts)
     return re.compile(body, re.DOTALL | flags)

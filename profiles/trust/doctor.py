@@ -24,6 +24,8 @@ from profiles.trust.evaluate import Caller
 from profiles.trust.gather import ORG_KEYS, Gatherer, HopFacts, mfa_keys, referenced
 from profiles.trust.source import read_policy_file
 
+NOT_MODELLED = {"scp": "service control policies", "rcp": "resource control policies",
+                "session_policy": "session policies"}
 NOT_EVALUATED = (
     Check("scp", "unknown", "service control policies (SCPs) of the caller's organization "
           "are not evaluated: an SCP may still deny sts:AssumeRole"),

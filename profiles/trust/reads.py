@@ -25,6 +25,7 @@ from profiles.sessions import sts
 from profiles.trust.evaluate import Caller
 
 IAM_REGION = "us-east-1"  # IAM is global; its endpoint signs in us-east-1
+SERVICES = {"sts": "STS", "iam": "IAM", "organizations": "Organizations"}
 _DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
            "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken")
 
@@ -101,7 +102,8 @@ def _failure(permission: str, exc: Exception) -> Exception:
             return Unreadable(permission, code)
         return Unreadable(permission, f"{code}: {error.get('Message', '')}"[:200])
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
-        return AwsError(f"{permission.split(':')[0]} unreachable: {exc}",
+        service = permission.split(":")[0]
+        return AwsError(f"{SERVICES.get(service, service)} unreachable: {exc}",
                         fix="check the network, AWS_ENDPOINT_URL and the region")
     return AwsError(f"{permission} failed: {exc}")
 
