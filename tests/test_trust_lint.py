@@ -94,8 +94,8 @@ def test_plain_output(offline_world):
                              "principal arn:aws:iam::999999999999:root: any identity in "
                              "999999999999 with sts:AssumeRole can assume (looser than a "
                              "role ARN)")
-    assert lines[1] == "  fix: trust a specific role ARN instead, e.g. " \
-                       "arn:aws:iam::999999999999:role/CIPipeline"
+    assert lines[1] == "  fix: trust a specific role ARN instead " \
+                       "(arn:aws:iam::999999999999:role/NAME)"
     assert [line.split(": ")[2] for line in lines[::2]] == [
         "warn RC102", "high RC104", "critical RC101"]
     assert proc.returncode == 1

@@ -84,10 +84,12 @@ def trust(hop: HopFacts, decision: Decision | None) -> Check:
         trusted = sorted({v for r in allows for _, v in r.statement.principal or ()})
         listed = ", ".join(shown(t, 100) for t in trusted[:4]) or "nobody"
         principal = hop.caller.arn if hop.caller and hop.caller.arn else "the caller's ARN"
+        advice = " (a specific role ARN rather than an account root)" if (
+            hop.caller and hop.caller.kind == "role") else ""
         return Check("trust", "fail" if hop.caller else "unknown",
                      f"no statement trusts {shown(who)}; it trusts {listed}{source}",
                      f'add "{shown(principal)}" to the Principal of the trust policy of '
-                     f"{arn} (a specific role ARN rather than an account root)")
+                     f"{arn}{advice}")
     failing = [(r, _conds(r, False)) for r in named if r.applies is False]
     if decision.result == "implicit" and failing:
         result, conds = failing[0]
@@ -169,15 +171,15 @@ def mfa(hop: HopFacts, decision: Decision | None) -> Check:
     state = how.get(hop.mfa, "assumed without MFA" if hop.parent is None else
                     "chained from a role session")
     if result is True:
-        return Check("mfa", "pass", f"{detail} ({hop.name} is {state})")
+        return Check("mfa", "pass", f"{detail}; {hop.name} is {state}")
     if result is None:
         fix = None if decision is None else (
             f"set mfa_serial on {hop.name} so the code goes with this hop (direct mode)")
         why = "; MFA through a chained session is not documented" if decision else ""
-        return Check("mfa", "unknown", f"{detail} ({hop.name} is {state}{why})", fix)
+        return Check("mfa", "unknown", f"{detail}; {hop.name} is {state}{why}", fix)
     if hop.mfa:
-        return Check("mfa", "fail", f"{detail} ({hop.name} is {state}; the MFA "
-                     "session may be older than the policy allows)",
+        return Check("mfa", "fail", f"{detail}; {hop.name} is {state} (the MFA session "
+                     "may be older than the policy allows)",
                      f"forget the MFA session (rolecall forget mfa:...) and assume {hop.name} "
                      "again with a fresh code")
     return Check("mfa", "fail", f"{detail}: {hop.name} is {state}",

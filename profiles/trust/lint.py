@@ -212,7 +212,7 @@ class _Rules:
             app_audience = provider in WEB_IDENTITY and _sub_restricted(s, provider, "aud")
             if not _sub_restricted(s, provider) and not app_audience:
                 self.add("RC110", "high", i, f"web-identity principal {shown(value, 120)} with "
-                         f"no condition on {shown(provider, 80)}:sub: any repository or "
+                         f"no condition narrowing {shown(provider, 80)}:sub: any repository or "
                          "workload of that provider can assume",
                          f"add a StringEquals or StringLike condition on {shown(provider, 80)}"
                          ':sub naming the repository and branch (e.g. "repo:ORG/REPO:ref:'
@@ -225,8 +225,8 @@ class _Rules:
         if what == "root" and not narrowed:
             self.add("RC102", "warn", i, f"account root principal {shown(value, 80)}: any "
                      f"identity in {account} with sts:AssumeRole can assume (looser than a "
-                     "role ARN)", "trust a specific role ARN instead, e.g. "
-                     f"arn:aws:iam::{account}:role/CIPipeline")
+                     "role ARN)", "trust a specific role ARN instead "
+                     f"(arn:aws:iam::{account}:role/NAME)")
         if what == "user":
             self.add("RC103", "warn", i, f"IAM user principal {shown(value, 100)}: long-lived "
                      "keys for automation", "trust the role the automation runs as (a "
