@@ -23,7 +23,10 @@ class PolicySource:
 
 def _read(path: Path) -> bytes:
     if str(path) == "-":
-        return sys.stdin.buffer.read(MAX_BYTES + 1)
+        try:
+            return sys.stdin.buffer.read(MAX_BYTES + 1)
+        except (OSError, AttributeError, ValueError) as exc:
+            raise PolicyError(f"cannot read standard input: {exc}") from None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
