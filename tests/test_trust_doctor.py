@@ -218,6 +218,24 @@ def test_identity_side_explicit_deny_names_the_policy(estate):
         "detail"]
 
 
+def test_permission_boundary_must_allow_too(estate):
+    a, b = _account(), _account()
+    estate.user_policy(allow_assume())
+    ci = estate.role("ci", a, "CIPipeline", _doc(trusts(estate.user_arn)),
+                     policy=allow_assume())
+    iam = estate.moto.client("iam", a)
+    boundary = iam.create_policy(PolicyName="OnlyS3", PolicyDocument=_doc(
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))["Policy"]["Arn"]
+    iam.put_role_permissions_boundary(RoleName="CIPipeline", PermissionsBoundary=boundary)
+    estate.role("deploy", b, "Deploy", _doc(trusts(ci)), source="ci")
+    estate.reader(b)
+    code, report = estate.doctor("deploy")
+    identity = checks(report["hops"][1])["identity"]
+    assert code == 1 and identity["result"] == "fail"
+    assert f"permission boundary {boundary}" in identity["detail"]
+    assert checks(report["hops"][1])["trust"]["result"] == "pass"
+
+
 def test_identity_needed_across_accounts_and_for_a_root_principal(estate):
     b = _account()
     estate.role("x", b, "X", _doc(trusts(estate.user_arn)))
