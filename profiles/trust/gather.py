@@ -5,6 +5,7 @@ session, else any configured role in the account that rolecall can assume."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -184,8 +185,8 @@ class Gatherer:
         caller = hop.caller
         if caller is None or caller.kind not in ("user", "role"):
             return
-        candidates = ([("the caller itself", own)] if own else []) + list(
-            self.readers(caller.account))
+        candidates = itertools.chain([("the caller itself", own)] if own else [],
+                                     self.readers(caller.account))
         problems = []
         for label, keys in candidates:
             try:
@@ -203,7 +204,8 @@ class Gatherer:
         if caller.account in self.orgs:
             hop.org = self.orgs[caller.account]
             return
-        candidates = ([("the caller", own)] if own else []) + list(self.readers(caller.account))
+        candidates = itertools.chain([("the caller", own)] if own else [],
+                                     self.readers(caller.account))
         for label, keys in candidates:
             try:
                 hop.org = self.orgs[caller.account] = reads.organization(keys)
