@@ -280,16 +280,6 @@ def mfa_keys(gatherer: Gatherer, plan, index: int, position: int) -> tuple[str, 
     return "", (UNKNOWN, UNKNOWN)
 
 
-def known_accounts(inventory) -> set[str]:
-    """Accounts known to be the user's: every account the AWS config and the catalog name
-    (role ARNs, MFA devices, catalog accounts)."""
-    found = {role.account_id for role in inventory.roles.values() if role.account_id}
-    found |= set(inventory.accounts)
-    found |= {m for role in inventory.roles.values() if role.mfa_serial
-              for m in re.findall(r"::(\d{12}):", role.mfa_serial)}
-    return found
-
-
 def role_source(gatherer: Gatherer, name: str):
     """A configured role's own trust policy as doctor reads it, for lint; AwsError (exit 1)
     when no way to read it works."""

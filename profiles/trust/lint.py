@@ -274,6 +274,16 @@ def lint(policy: Policy, source: str, *, known_accounts: set[str] | frozenset[st
     return sorted(rules.found, key=lambda f: (-1 if f.statement is None else f.statement, f.id))
 
 
+def known_accounts(inventory) -> set[str]:
+    """Accounts known to be the user's: every account the AWS config and the catalog name
+    (role ARNs, MFA devices, catalog accounts)."""
+    found = {role.account_id for role in inventory.roles.values() if role.account_id}
+    found |= set(inventory.accounts)
+    found |= {m for role in inventory.roles.values() if role.mfa_serial
+              for m in re.findall(r"::(\d{12}):", role.mfa_serial)}
+    return found
+
+
 def worst(findings: list[Finding]) -> int:
     """The index in LEVELS of the worst finding, -1 when there is none."""
     return max((LEVELS.index(f.level) for f in findings), default=-1)

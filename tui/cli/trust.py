@@ -39,7 +39,7 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
 def cmd_lint(ns: argparse.Namespace) -> int:
     from profiles.config import snapshot
     from profiles.durations import parse_duration
-    from profiles.trust import gather, lint
+    from profiles.trust import lint
     from profiles.trust.source import read_policy_file
     from profiles.trust.text import shown
 
@@ -48,8 +48,10 @@ def cmd_lint(ns: argparse.Namespace) -> int:
     minimum = parse_duration(ns.min_duration, "--min-duration") if ns.min_duration else None
     sources = [read_policy_file(path) for path in ns.files]  # bad input first: exit 2
     inventory = snapshot.load()
-    known = gather.known_accounts(inventory)
+    known = lint.known_accounts(inventory)
     if ns.role:
+        from profiles.trust import gather
+
         for name in ns.role:
             inventory.role(name)  # an unknown role is bad input
         gatherer = gather.Gatherer(common.workspace())
