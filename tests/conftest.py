@@ -17,6 +17,13 @@ ISOLATED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECR
             "AWS_SESSION_TOKEN", "AWS_REGION", "ROLECALL_ROLE", "PYTHON_KEYRING_BACKEND")
 
 
+def pytest_configure(config) -> None:
+    """pytest-xdist's workers inherit COLUMNS=80 and LINES=24, which every terminal the
+    tests start (tmux, a pty) would take over its real size: drop them."""
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
+
 @pytest.fixture(scope="session")
 def secret_service(tmp_path_factory):
     """gnome-keyring on a private D-Bus; a missing daemon fails under CI, else skips."""
