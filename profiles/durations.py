@@ -12,7 +12,8 @@ CHAIN_CAP = 3600
 MFA_SESSION_DEFAULT = 12 * 3600
 MFA_SESSION_MAX = 36 * 3600
 
-_PART = re.compile(r"(\d+)([hms])")
+_PART = re.compile(r"([0-9]{1,9})([hms])")  # ASCII digits only: int() takes "²" and "٣"
+_SECONDS = re.compile(r"[0-9]{1,9}")
 _UNITS = {"h": 3600, "m": 60, "s": 1}
 
 
@@ -21,7 +22,7 @@ def parse_duration(text: str | int, what: str = "duration") -> int:
     if isinstance(text, int) and not isinstance(text, bool):
         return text
     value = str(text).strip().lower()
-    if value.isdigit():
+    if _SECONDS.fullmatch(value):
         return int(value)
     if value and _PART.sub("", value) == "" and (parts := _PART.findall(value)):
         units = [u for _, u in parts]
