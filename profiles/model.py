@@ -37,6 +37,7 @@ class Base:
     profile: str | None = None
     credential_source: str | None = None
     region: str | None = None
+    static: bool = False  # the profile has aws_access_key_id/aws_secret_access_key
 
     @property
     def label(self) -> str:

@@ -37,39 +37,39 @@ CASES = [
      + _profile("b", f"role_arn = {ARN.format('B')}\nsource_profile = a"),
      "", None, ["assume", "a"], ["cycle", "config"]),
     ("self-cycle", _profile("a", f"role_arn = {ARN.format('A')}\nsource_profile = a"),
-     "", None, ["list"], ["cycle"]),
+     "", None, ["assume", "a"], ["cycle"]),
     ("missing-source", _profile("a", f"role_arn = {ARN.format('A')}\nsource_profile = nope"),
      "", None, ["assume", "a"], ["'nope'", "'a'"]),
     ("both-sources", _profile("a", f"role_arn = {ARN.format('A')}\nsource_profile = base\n"
                                    "credential_source = Environment"),
-     "", None, ["list"], ["both source_profile and credential_source", "'a'"]),
-    ("no-source", _profile("a", f"role_arn = {ARN.format('A')}"), "", None, ["list"],
+     "", None, ["assume", "a"], ["both source_profile and credential_source", "'a'"]),
+    ("no-source", _profile("a", f"role_arn = {ARN.format('A')}"), "", None, ["assume", "a"],
      ["no source_profile"]),
     ("bad-credential-source", _profile("a", f"role_arn = {ARN.format('A')}\n"
                                             "credential_source = Laptop"),
-     "", None, ["list"], ["credential_source"]),
+     "", None, ["assume", "a"], ["credential_source"]),
     ("malformed-arn", _profile("a", "role_arn = arn:aws:iam::1234:role/A\nsource_profile = base"),
      "", None, ["assume", "a"], ["malformed role_arn", "'a'"]),
     ("bad-duration-seconds", _profile("a", f"role_arn = {ARN.format('A')}\n"
                                            "source_profile = base\nduration_seconds = soon"),
-     "", None, ["list"], ["duration_seconds"]),
+     "", None, ["assume", "a"], ["duration_seconds"]),
     ("bad-mfa-mode", _profile("a", f"role_arn = {ARN.format('A')}\nsource_profile = base\n"
-                                   "mfa_mode = sometimes"), "", None, ["list"], ["mfa_mode"]),
+                                   "mfa_mode = sometimes"), "", None, ["assume", "a"], ["mfa_mode"]),
     ("broken-ini", "\n[profile broken\nregion = x\n", "", None, ["list"], ["cannot parse"]),
     ("broken-credentials-ini", "", "", "aws_access_key_id = orphan\n", ["list"],
      ["cannot parse", "credentials"]),
     ("broken-toml", "", "[settings\nrefresh_window = 5m\n", None, ["list"],
      ["cannot parse", "rolecall.toml"]),
     ("unknown-catalog-role-key", "", f'[roles.x]\nrole_arn = "{ARN.format("X")}"\n'
-     'source = "base"\ncolour = "red"\n', None, ["list"], ["unknown key 'colour'", "roles.x"]),
+     'source = "base"\ncolour = "red"\n', None, ["assume", "x"], ["unknown key 'colour'", "roles.x"]),
     ("unknown-settings-key", "", '[settings]\nrefresh = "5m"\n', None, ["list"],
      ["unknown key 'refresh'"]),
     ("unknown-catalog-table", "", '[profiles.x]\nrole_arn = "x"\n', None, ["list"],
      ["unknown table"]),
     ("catalog-role-without-source", "", f'[roles.x]\nrole_arn = "{ARN.format("X")}"\n',
-     None, ["list"], ["no source"]),
+     None, ["assume", "x"], ["no source"]),
     ("catalog-bad-max-duration", "", f'[roles.x]\nrole_arn = "{ARN.format("X")}"\n'
-     'source = "base"\nmax_duration = "forever"\n', None, ["list"], ["max_duration"]),
+     'source = "base"\nmax_duration = "forever"\n', None, ["assume", "x"], ["max_duration"]),
     ("catalog-bad-account-id", "", '[accounts."prod"]\nalias = "prod"\n', None, ["list"],
      ["12 digits"]),
     ("unknown-role", "", "", None, ["assume", "ghost"], ["unknown role 'ghost'"]),
@@ -127,8 +127,9 @@ def test_mfa_needed_without_a_terminal_says_how_to_pass_the_code(offline_world):
 def test_config_error_names_file_profile_and_fix(tmp_path):
     config = tmp_path / "config"
     config.write_text(_profile("x", "role_arn = nonsense\nsource_profile = base"))
+    inv = inventory.load(config, tmp_path / "credentials", tmp_path / "none.toml")
     with pytest.raises(ConfigError) as caught:
-        inventory.load(config, tmp_path / "credentials", tmp_path / "none.toml")
+        inv.role("x")
     assert str(config) in caught.value.message and "'x'" in caught.value.message
     assert caught.value.fix and caught.value.exit_code == 2
 
@@ -136,7 +137,7 @@ def test_config_error_names_file_profile_and_fix(tmp_path):
 def test_good_config_loads_chain_catalog_aliases_and_settings(tmp_path):
     config = tmp_path / "config"
     config.write_text(GOOD + _profile("m", f"role_arn = {ARN.format('M')}\nsource_profile = one"
-                                           "\nduration_seconds = 2h\nexternal_id = ext"))
+                                           "\nduration_seconds = 7200\nexternal_id = ext"))
     catalog = tmp_path / "catalog.toml"
     catalog.write_text(
         '[settings]\nrefresh_window = "10m"\nmfa_mode = "direct"\n'

@@ -142,10 +142,20 @@ def test_corrupt_snapshot_falls_back_silently(files, content):
     assert config_snapshot.read() is not None  # and it was rewritten
 
 
-def test_invalid_config_is_never_snapshotted(files):
+def test_broken_roles_round_trip_with_their_errors(files):
     files.write_config(CONFIG + "[profile loop]\nrole_arn = arn:aws:iam::111111111111:"
-                       "role/L\nsource_profile = nowhere\n")
+                       "role/L\nsource_profile = nowhere\n[profile bad]\nrole_arn = nope\n"
+                       "source_profile = base\n")
     age(files.config)
-    inv = config_snapshot.load()  # returned as parsed: errors surface where they did
-    assert "loop" in inv.roles
-    assert config_snapshot.read() is None
+    parsed = config_snapshot.load()
+    assert set(parsed.broken) == {"loop", "bad"} and set(parsed.roles) == {"deploy", "admin"}
+    cached = config_snapshot.read()
+    assert cached is not None and set(cached.roles) == {"deploy", "admin"}
+    for name in ("loop", "bad"):
+        assert (cached.broken[name].message, cached.broken[name].fix) == (
+            parsed.broken[name].message, parsed.broken[name].fix)
+    rows = {r.name: r for r in Workspace(inv=cached).rows()}
+    assert rows["loop"].state(0, 0) == "broken" and "'nowhere'" in rows["loop"].error
+    assert rows["deploy"].error is None
+    proc = files.run("assume", "loop")  # served from the snapshot: the same refusal
+    assert proc.returncode == 2 and "'nowhere'" in proc.stderr, proc.stderr

@@ -1,23 +1,29 @@
-"""Where roles come from: the AWS shared files (read by botocore's own loader) and
-rolecall's TOML catalog, merged into one inventory with each role's chain resolved."""
+"""Where roles come from: the AWS shared files (read as botocore reads them) and
+rolecall's TOML catalog, merged into one inventory with each role's chain resolved the
+way botocore's AssumeRoleProvider resolves it.
+
+One bad profile never takes the others down: a role whose own settings are invalid, or
+whose chain cannot be resolved (missing source, loop, broken parent), is kept in
+``Inventory.broken`` with its error; every other role works.
+"""
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from profiles import paths
-from profiles.durations import MAX_DURATION, MFA_SESSION_MAX, MIN_DURATION, parse_duration
+from profiles.config import aws_files
+from profiles.config import catalog as toml_catalog
+from profiles.config.text import check_name, check_region, check_value
+from profiles.durations import MAX_DURATION, MIN_DURATION
 from profiles.errors import ConfigError, UsageError
-from profiles.model import MFA_MODES, ROLE_ARN, Account, Base, Role, Settings
+from profiles.model import Account, Base, Role, Settings
 
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
-CATALOG_ROLE_KEYS = {
-    "role_arn", "source", "external_id", "mfa_serial", "duration", "max_duration",
-    "session_name", "region", "mfa_mode", "trust_policy",
-}
-SETTINGS_KEYS = {"refresh_window", "session_name", "mfa_mode", "duration", "mfa_duration"}
+STATIC_KEYS = ("aws_access_key_id", "aws_secret_access_key")  # botocore's _has_static_credentials
+ROLE_KEYS = ("role_arn", "source_profile", "credential_source", "mfa_serial", "external_id",
+             "duration_seconds", "role_session_name", "region", "mfa_mode")
 
 
 @dataclass
@@ -30,15 +36,30 @@ class Inventory:
     accounts: dict[str, Account] = field(default_factory=dict)
     config_file: Path | None = None
     catalog_file: Path | None = None
+    credentials_file: Path | None = None
+    # Roles that cannot be used, each with the error any command on it reports.
+    broken: dict[str, ConfigError] = field(default_factory=dict)
     # From the inventory snapshot: each role's chain labels and its final step's cache
     # key (what engine.plan_of computes from the inventory alone), so the board's rows
     # need no planning. Empty when parsed; never affects equality.
     row_plans: dict[str, tuple[str, tuple[str, ...]]] = field(
         default_factory=dict, compare=False, repr=False)
+    # botocore's full_config of the AWS files, as parsed (None until needed when the
+    # inventory came from its snapshot): the STS clients resolve from it.
+    _aws: dict | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def aws_config(self) -> dict:
+        if self._aws is None:
+            self._aws = aws_files.load(self.config_file or paths.aws_config_file(),
+                                       self.credentials_file or paths.aws_credentials_file())
+        return self._aws
 
     def role(self, name: str) -> Role:
         if name in self.roles:
             return self.roles[name]
+        if name in self.broken:
+            raise self.broken[name]
         hint = "run `rolecall list` to see the roles"
         if name in self.bases:
             raise UsageError(f"profile {name!r} is a base identity, not a role (no role_arn)",
@@ -47,6 +68,31 @@ class Inventory:
 
     def account(self, account_id: str) -> Account:
         return self.accounts.get(account_id) or Account(account_id)
+
+    def _source(self, role: Role) -> Base | Role:
+        """What ``role`` is assumed from, as botocore decides: a source profile with
+        static keys signs with them even when it has a role_arn of its own (so a role
+        may name itself); another role is assumed first; anything else is a base."""
+        if role.credential_source:
+            return Base(f"credential_source:{role.credential_source}",
+                        credential_source=role.credential_source, region=role.region)
+        parent = role.source or ""
+        base = self.bases.get(parent)
+        if base is not None and base.static:
+            return base
+        if parent in self.roles:
+            return self.roles[parent]
+        if parent in self.broken:
+            error = self.broken[parent]
+            raise ConfigError(f"role {role.name!r} is assumed from {parent!r}, which is "
+                              f"broken: {error.message}", fix=error.fix)
+        if base is not None:
+            return base
+        raise ConfigError(
+            f"role {role.name!r} in {role.origin} names source {parent!r}, "
+            "which is neither a profile nor a catalog role",
+            fix=f"add a [profile {parent}] or fix source_profile of {role.name!r}",
+        )
 
     def chain(self, name: str) -> tuple[Base, list[Role]]:
         """The base identity and the roles from the first hop to ``name``."""
@@ -62,227 +108,142 @@ class Inventory:
                 )
             seen.append(current.name)
             hops.append(current)
-            if current.credential_source:
-                base = Base(f"credential_source:{current.credential_source}",
-                            credential_source=current.credential_source, region=current.region)
-                return base, hops[::-1]
-            parent = current.source
-            if parent in self.roles:
-                current = self.roles[parent]
-            elif parent in self.bases:
-                return self.bases[parent], hops[::-1]
-            else:
-                raise ConfigError(
-                    f"role {current.name!r} in {current.origin} names source {parent!r}, "
-                    "which is neither a profile nor a catalog role",
-                    fix=f"add a [profile {parent}] or fix source_profile of {current.name!r}",
-                )
+            try:
+                source = self._source(current)
+            except ConfigError as exc:
+                if current.name == name:
+                    raise
+                raise ConfigError(f"role {name!r} is assumed through {current.name!r}: "
+                                  f"{exc.message}", fix=exc.fix) from None
+            if isinstance(source, Base):
+                return source, hops[::-1]
+            current = source
 
-    def validate(self) -> None:
-        """Resolve every chain, so configuration errors surface before any STS call."""
+    def settle(self) -> None:
+        """Resolve every chain; a role whose chain fails moves to ``broken``."""
+        while failed := self.validate():
+            for name, error in failed.items():
+                del self.roles[name]
+                self.broken[name] = error
+
+    def validate(self) -> dict[str, ConfigError]:
+        """The roles whose chain cannot be resolved, with why (nothing is raised)."""
+        failed = {}
         for name in self.roles:
-            self.chain(name)
-
-
-def _read_aws_files(config_file: Path, credentials_file: Path) -> dict[str, dict]:
-    from botocore.configloader import build_profile_map, raw_config_parse
-    from botocore.exceptions import ConfigNotFound, ConfigParseError
-
-    def parse(path: Path) -> dict:
-        try:
-            return raw_config_parse(str(path))
-        except ConfigNotFound:
-            return {}
-        except ConfigParseError:
-            raise ConfigError(f"cannot parse {path}: {_ini_problem(path)}",
-                              fix="fix the INI syntax at the line named") from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-
-    profiles = build_profile_map(parse(config_file))["profiles"]
-    for name, values in parse(credentials_file).items():
-        profiles.setdefault(name, {}).update(values)
-    return profiles
-
-
-def _ini_problem(path: Path) -> str:
-    """What configparser says is wrong (botocore's error keeps only the path)."""
-    import configparser
-
-    try:
-        configparser.RawConfigParser().read_string(path.read_text(errors="replace"))
-    except configparser.Error as exc:
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        text = " ".join(lines).replace("file: '<string>', ", "").replace("'<string>' ", "")
-        return text.replace("\\n", "")[:200] or "invalid INI"
-    return "invalid INI"
-
-
-def _duration(value: object, where: str, key: str, low: int, high: int) -> int:
-    try:
-        seconds = parse_duration(value if isinstance(value, int | str) else str(value), key)
-    except UsageError:
-        raise ConfigError(f"{where}: invalid {key} {value!r}",
-                          fix="give seconds or a duration like 15m, 1h or 2h30m") from None
-    if not low <= seconds <= high:
-        raise ConfigError(f"{where}: {key} {value!r} is outside {low}s to {high}s",
-                          fix=f"use a value from {low} to {high} seconds")
-    return seconds
-
-
-def _check_arn(arn: str, where: str) -> None:
-    if not ROLE_ARN.fullmatch(arn):
-        raise ConfigError(f"{where}: malformed role_arn {arn!r}",
-                          fix="use arn:aws:iam::123456789012:role/RoleName")
-
-
-def _check_mfa_mode(value: object, where: str) -> str:
-    if value not in MFA_MODES:
-        raise ConfigError(f"{where}: mfa_mode must be 'session' or 'direct', not {value!r}")
-    return str(value)
+            try:
+                self.chain(name)
+            except ConfigError as exc:
+                failed[name] = exc
+        return failed
 
 
 def _aws_role(name: str, values: dict, origin: str) -> Role:
+    """A role profile, checked as far as it can be alone. Values are taken as written:
+    botocore sends an empty ``external_id =`` (STS refuses it), so it is an error here."""
     where = f"{origin}, profile {name!r}"
+    for key in ROLE_KEYS:
+        check_value(values.get(key), where, key)
     arn = values["role_arn"]
-    _check_arn(arn, where)
+    toml_catalog.check_arn(arn, where)
     source, credsrc = values.get("source_profile"), values.get("credential_source")
-    if source and credsrc:
+    if source is not None and credsrc is not None:
         raise ConfigError(f"{where} has both source_profile and credential_source",
                           fix="keep only one of them")
     if not source and not credsrc:
         raise ConfigError(f"{where} has role_arn but no source_profile or credential_source",
                           fix="add source_profile = <profile with keys>")
-    if credsrc and credsrc not in CREDENTIAL_SOURCES:
+    if credsrc is not None and credsrc not in CREDENTIAL_SOURCES:
         raise ConfigError(f"{where}: unknown credential_source {credsrc!r}",
                           fix="use " + ", ".join(CREDENTIAL_SOURCES))
-    if source == name:
-        raise ConfigError(f"source cycle in {origin}: {name} -> {name}",
-                          fix=f"point source_profile of {name!r} at a base profile")
+    for key in ("external_id", "mfa_serial"):
+        if values.get(key) is not None:
+            toml_catalog.check_sts_value(values[key], where, key)
     duration = values.get("duration_seconds")
+    if duration is not None and not (duration.isascii() and duration.isdigit()):
+        raise ConfigError(f"{where}: duration_seconds {duration!r} is not written in seconds"
+                          + _botocore_reads(duration),
+                          fix="write seconds, e.g. duration_seconds = 7200 (the catalog's "
+                          "duration takes 2h)")
+    if values.get("region") is not None:
+        check_region(values["region"], where)
+    session_name = values.get("role_session_name")
+    if session_name is not None:
+        toml_catalog.check_session_name(session_name, where, "role_session_name")
     return Role(
         name=name, role_arn=arn, source=source, credential_source=credsrc,
-        mfa_serial=values.get("mfa_serial") or None,
-        external_id=values.get("external_id") or None,
-        duration=_duration(duration, where, "duration_seconds", MIN_DURATION, MAX_DURATION)
-        if duration else None,
-        session_name=values.get("role_session_name") or None,
-        region=values.get("region") or None,
-        mfa_mode=_check_mfa_mode(values["mfa_mode"], where) if values.get("mfa_mode") else None,
+        mfa_serial=values.get("mfa_serial"), external_id=values.get("external_id"),
+        duration=toml_catalog.duration(duration, where, "duration_seconds", MIN_DURATION,
+                                  MAX_DURATION) if duration is not None else None,
+        session_name=session_name, region=values.get("region"),
+        mfa_mode=toml_catalog.check_mfa_mode(values["mfa_mode"], where)
+        if values.get("mfa_mode") is not None else None,
         origin=origin,
     )
 
 
-def _load_catalog(path: Path) -> dict:
+def _botocore_reads(text: str) -> str:
+    """How botocore takes a duration_seconds rolecall refuses (it ignores what int()
+    cannot read, and then STS gives its default of 1 hour)."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        return {}
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"cannot parse {path}: {exc}", fix="fix the TOML syntax") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
+        return f" (botocore reads it as {int(text)})"
+    except ValueError:
+        return " (botocore ignores it, so the AWS CLI gets STS's default of 1 hour)"
 
 
-def _table(data: dict, key: str, path: Path) -> dict:
-    value = data.get(key, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{path}: [{key}] must be a table")
-    return value
+def _read_aws(inventory: Inventory, config_file: Path, credentials_file: Path) -> None:
+    full = inventory._aws = aws_files.load(config_file, credentials_file)
+    origin = str(config_file)
+    for name, values in full["profiles"].items():
+        check_name(name, config_file, "profile")
+        region = values.get("region") or None
+        static = any(key in values for key in STATIC_KEYS)
+        if "role_arn" in values and "web_identity_token_file" not in values:
+            if static:  # as another profile's source it signs with its keys
+                inventory.bases[name] = Base(name, profile=name, static=True)
+            try:
+                inventory.roles[name] = _aws_role(name, values, origin)
+            except ConfigError as exc:
+                inventory.broken[name] = exc
+        else:
+            inventory.bases[name] = Base(name, profile=name, region=_safe(region),
+                                         static=static)
 
 
-def _settings(data: dict, path: Path) -> Settings:
-    raw = _table(data, "settings", path)
-    where = f"{path}, [settings]"
-    if unknown := set(raw) - SETTINGS_KEYS:
-        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}",
-                          fix="known keys: " + ", ".join(sorted(SETTINGS_KEYS)))
-    settings = Settings()
-    if "refresh_window" in raw:
-        settings = replace(settings, refresh_window=_duration(
-            raw["refresh_window"], where, "refresh_window", 0, MAX_DURATION))
-    if "session_name" in raw:
-        if not isinstance(raw["session_name"], str):
-            raise ConfigError(f"{where}: session_name must be a string")
-        settings = replace(settings, session_name=raw["session_name"])
-    if "mfa_mode" in raw:
-        settings = replace(settings, mfa_mode=_check_mfa_mode(raw["mfa_mode"], where))
-    if "duration" in raw:
-        settings = replace(settings, duration=_duration(
-            raw["duration"], where, "duration", MIN_DURATION, MAX_DURATION))
-    if "mfa_duration" in raw:
-        settings = replace(settings, mfa_duration=_duration(
-            raw["mfa_duration"], where, "mfa_duration", MIN_DURATION, MFA_SESSION_MAX))
-    return settings
+def _safe(region: str | None) -> str | None:
+    """A base profile's region, kept only when printable (it is shown, never sent)."""
+    from profiles.config.text import UNSAFE
+
+    return region if isinstance(region, str) and not UNSAFE.search(region) else None
 
 
-def _accounts(data: dict, path: Path) -> dict[str, Account]:
-    accounts = {}
-    for account_id, raw in _table(data, "accounts", path).items():
-        where = f"{path}, [accounts.\"{account_id}\"]"
-        if not (isinstance(account_id, str) and account_id.isdigit() and len(account_id) == 12):
-            raise ConfigError(f"{where}: account ids are 12 digits")
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{where} must be a table")
-        alias, tags = raw.get("alias"), raw.get("tags", [])
-        if alias is not None and not isinstance(alias, str):
-            raise ConfigError(f"{where}: alias must be a string")
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise ConfigError(f"{where}: tags must be a list of strings")
-        accounts[account_id] = Account(account_id, alias, tuple(tags))
-    return accounts
-
-
-def _catalog_role(name: str, raw: object, path: Path, existing: Role | None) -> Role:
-    where = f"{path}, [roles.{name}]"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where} must be a table")
-    if unknown := set(raw) - CATALOG_ROLE_KEYS:
-        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}",
-                          fix="known keys: " + ", ".join(sorted(CATALOG_ROLE_KEYS)))
-    for key, value in raw.items():
-        if key not in ("duration", "max_duration") and not isinstance(value, str):
-            raise ConfigError(f"{where}: {key} must be a string")
-    if existing is None and "role_arn" not in raw:
-        raise ConfigError(f"{where} has no role_arn",
-                          fix="add role_arn, or name an existing AWS profile to annotate it")
-    if existing is None and "source" not in raw:
-        raise ConfigError(f"{where} has no source", fix="add source = <profile or catalog role>")
-    if "role_arn" in raw:
-        _check_arn(raw["role_arn"], where)
-    changes: dict[str, object] = {k: raw[k] for k in raw if k not in ("duration", "max_duration")}
-    for key in ("duration", "max_duration"):
-        if key in raw:
-            changes[key] = _duration(raw[key], where, key, MIN_DURATION, MAX_DURATION)
-    if "mfa_mode" in raw:
-        _check_mfa_mode(raw["mfa_mode"], where)
-    if "source" in raw:
-        changes["credential_source"] = None
-    base = existing or Role(name=name, role_arn=raw["role_arn"])
-    return replace(base, origin=str(path), **changes)
+def _read_catalog(inventory: Inventory, path: Path) -> None:
+    data = toml_catalog.read(path)
+    inventory.settings = toml_catalog.settings(data, path)
+    inventory.accounts = toml_catalog.accounts(data, path)
+    for name, raw in toml_catalog.table(data, "roles", path).items():
+        check_name(name, path, "role")
+        if name in inventory.broken and not (isinstance(raw, dict) and "role_arn" in raw
+                                             and "source" in raw):
+            continue  # annotating a broken AWS profile leaves it broken
+        try:
+            inventory.roles[name] = toml_catalog.role(name, raw, path,
+                                                      inventory.roles.get(name))
+            inventory.broken.pop(name, None)
+        except ConfigError as exc:
+            inventory.roles.pop(name, None)
+            inventory.broken[name] = exc
 
 
 def load(config_file: Path | None = None, credentials_file: Path | None = None,
          catalog: Path | None = None) -> Inventory:
-    """Read the AWS shared files and the catalog. Raises ConfigError with file and fix."""
+    """Read the AWS shared files and the catalog. A malformed file raises ConfigError
+    (with the file and a fix); a malformed role is kept in ``broken``."""
     config_file = config_file or paths.aws_config_file()
     credentials_file = credentials_file or paths.aws_credentials_file()
-    catalog = catalog or paths.catalog_file()
-    inventory = Inventory(config_file=config_file, catalog_file=catalog)
-    for name, values in _read_aws_files(config_file, credentials_file).items():
-        origin = str(config_file)
-        region = values.get("region") or None
-        if values.get("role_arn") and not values.get("web_identity_token_file"):
-            inventory.roles[name] = _aws_role(name, values, origin)
-        else:
-            inventory.bases[name] = Base(name, profile=name, region=region)
-    data = _load_catalog(catalog)
-    if unknown := set(data) - {"settings", "accounts", "roles"}:
-        raise ConfigError(f"{catalog}: unknown table [{sorted(unknown)[0]}]",
-                          fix="use [settings], [accounts.\"ID\"] and [roles.NAME]")
-    inventory.settings = _settings(data, catalog)
-    inventory.accounts = _accounts(data, catalog)
-    for name, raw in _table(data, "roles", catalog).items():
-        inventory.roles[name] = _catalog_role(name, raw, catalog, inventory.roles.get(name))
+    catalog_file = catalog or paths.catalog_file()
+    inventory = Inventory(config_file=config_file, catalog_file=catalog_file,
+                          credentials_file=credentials_file)
+    _read_aws(inventory, config_file, credentials_file)
+    _read_catalog(inventory, catalog_file)
+    inventory.settle()
     return inventory

@@ -2,8 +2,9 @@
 botocore's INI parser.
 
 The snapshot (``inventory.json``, 0600, written atomically) holds what
-:func:`profiles.config.inventory.load` builds — roles, base identities (names and regions only),
-accounts and settings — plus what the board's rows need of each role's plan (its chain
+:func:`profiles.config.inventory.load` builds — roles, base identities (names and
+regions only), broken roles with their errors, accounts and settings — plus what the
+board's rows need of each role's plan (its chain
 labels, its final step's cache key — a hash of assume parameters — and its ARN's account
 id and short name), all functions of the inventory alone; never a credential: a base
 identity has no key fields to copy. It is keyed by the stamp of the AWS config, the
@@ -27,7 +28,7 @@ from profiles.errors import ConfigError
 from profiles.model import Account, Base, Role, Settings
 
 NAME = "inventory.json"
-VERSION = 4  # 4: role cache keys name their profile (each profile's sessions are its own)
+VERSION = 5  # 4: role cache keys name their profile; 5: broken roles, bases' static keys
 SETTLED_NS = 1_000_000_000
 
 
@@ -77,8 +78,9 @@ def _to_json(inv: inventory.Inventory, stamp: list[list]) -> bytes:
         "settings": vars(inv.settings),
         "role_fields": _ROLE_FIELDS,
         "roles": [_role_entry(inv, role) for role in inv.roles.values()],
-        "bases": [[b.name, b.profile, b.credential_source, b.region]
+        "bases": [[b.name, b.profile, b.credential_source, b.region, b.static]
                   for b in inv.bases.values()],
+        "broken": [[name, error.message, error.fix] for name, error in inv.broken.items()],
         "accounts": [[a.id, a.alias, list(a.tags)] for a in inv.accounts.values()],
     }, separators=(",", ":")).encode()
 
@@ -108,10 +110,12 @@ def _roles(data: dict, inv: inventory.Inventory) -> dict[str, Role]:
 
 
 def _from_json(data: dict, files: tuple[Path, Path, Path]) -> inventory.Inventory:
-    inv = inventory.Inventory(settings=Settings(**data["settings"]),
-                              config_file=files[0], catalog_file=files[2])
+    inv = inventory.Inventory(settings=Settings(**data["settings"]), config_file=files[0],
+                              catalog_file=files[2], credentials_file=files[1])
     inv.roles = _roles(data, inv)
-    inv.bases = {b[0]: Base(b[0], b[1], b[2], b[3]) for b in data["bases"]}
+    inv.bases = {b[0]: Base(b[0], b[1], b[2], b[3], bool(b[4])) for b in data["bases"]}
+    inv.broken = {b[0]: ConfigError(str(b[1]), fix=b[2] if isinstance(b[2], str) else None)
+                  for b in data["broken"]}
     inv.accounts = {a[0]: Account(a[0], a[1], tuple(a[2])) for a in data["accounts"]}
     for role in inv.roles.values():  # what Role's own fields must be, or a parse error
         if not (isinstance(role.name, str) and isinstance(role.role_arn, str)):
@@ -136,19 +140,15 @@ def read(config_file: Path | None = None, credentials_file: Path | None = None,
 
 def load(config_file: Path | None = None, credentials_file: Path | None = None,
          catalog: Path | None = None, state_dir: Path | None = None) -> inventory.Inventory:
-    """The inventory: from the snapshot when the files are unchanged, else parsed and,
-    if every chain resolves, snapshotted (an invalid inventory is returned as parsed, so
-    its errors surface where they always did, and never cached)."""
+    """The inventory: from the snapshot when the files are unchanged, else parsed and
+    snapshotted, broken roles and their errors included (a file that does not parse
+    raises, as it always did, and is never cached)."""
     cached = read(config_file, credentials_file, catalog, state_dir)
     if cached is not None:
         return cached
     files = _files(config_file, credentials_file, catalog)
     before = file_stamp(files)
     inv = inventory.load(*files)
-    try:
-        inv.validate()
-    except ConfigError:
-        return inv
     if before == file_stamp(files) and _settled(before):
         from profiles.sessions.cache import write_private
 

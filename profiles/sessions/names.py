@@ -17,6 +17,7 @@ DEFAULT_TEMPLATE = "{user}-{unix}"
 LEGAL = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 _ILLEGAL_CHAR = re.compile(r"[^\w+=,.@-]", re.ASCII)
 _FIELD = re.compile(r"\{([^{}]*)\}")
+FIELDS = ("user", "host", "profile", "unix", "git_sha")
 
 
 def git_sha(cwd: str | None = None) -> str:
@@ -77,6 +78,17 @@ def render(
         )
 
     return sanitise(_FIELD.sub(fill, template))
+
+
+def check_template(template: str) -> str:
+    """A template's fields must be known (it is rendered only when a session is made)."""
+    for key in _FIELD.findall(template):
+        if key not in FIELDS and not (key.startswith("env:") and key[4:]):
+            raise UsageError(
+                f"unknown field {{{key}}} in session-name template {template!r}",
+                fix="use {user}, {host}, {profile}, {unix}, {git_sha} or {env:VAR}",
+            )
+    return template
 
 
 def check_explicit(name: str) -> str:
