@@ -24,25 +24,40 @@ class Clock:
         return self.now
 
 
+_RECORDERS: list[Calls] = []
+_CLIENT = sts.client
+
+
 class Calls(list):
-    """(operation, params) of every STS call made through the base profile's session."""
+    """(operation, params) of every STS call the engine makes from now on."""
 
     def __init__(self) -> None:
         super().__init__()
-        sts._session("base").register("provide-client-params.sts", self._record)
-
-    def _record(self, params, model, **_):
-        self.append((model.name, dict(params)))
+        _RECORDERS.append(self)
 
     def ops(self) -> list[str]:
         return [name for name, _ in self]
 
 
+def _observed_client(*args, **kwargs):
+    """sts.client, with every call of the client it makes recorded by each Calls."""
+    client = _CLIENT(*args, **kwargs)
+
+    def record(params, model, **_):
+        for calls in _RECORDERS:
+            calls.append((model.name, dict(params)))
+
+    client.meta.events.register("provide-client-params.sts", record)
+    return client
+
+
 @pytest.fixture
-def env(world):
+def env(world, monkeypatch):
     """A world plus fresh per-thread botocore sessions (they read this world's files)."""
     sts._local.__dict__.clear()
+    monkeypatch.setattr(sts, "client", _observed_client)
     yield world
+    _RECORDERS.clear()
     sts._local.__dict__.clear()
 
 

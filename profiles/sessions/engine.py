@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -39,6 +39,9 @@ DEFAULT_DURATION = 3600
 SKEW_WARNING = 300
 SKEW_NOISE = 2  # the Date header has 1 s resolution, plus latency
 MfaPrompt = Callable[[str, str], str]
+# One code for the first device that needs one, or codes by MFA serial (a chain may
+# have a device on more than one hop, as botocore prompts once per hop).
+MfaCodes = str | Mapping[str, str] | None
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,20 @@ def plan_of(inventory: Inventory, name: str) -> Plan:
     return Plan(name, base, tuple(steps))
 
 
+def mfa_codes(plan: Plan, given: MfaCodes) -> dict[str, str]:
+    """Codes by serial (``""``: the first device asked for), each checked."""
+    if given is None:
+        return {}
+    if isinstance(given, str):
+        return {"": check_mfa_code(given)}
+    serials = {step.serial for step in plan.steps if step.serial}
+    for serial in given:
+        if serial and serial not in serials:
+            raise UsageError(f"{plan.name} has no MFA device {serial!r} in its chain",
+                             fix="devices: " + (", ".join(sorted(serials)) or "none"))
+    return {serial: check_mfa_code(code) for serial, code in given.items()}
+
+
 def check_mfa_code(code: str) -> str:
     code = code.strip()
     if not re.fullmatch(r"\d{6}", code):
@@ -157,6 +174,15 @@ class Engine:
             if step.serial and self._usable(step, self._threshold(step, last=False)) is None:
                 return step.serial
         return None
+
+    def mfa_serials(self, name: str) -> list[str]:
+        """Every MFA serial a fresh assumption of ``name`` would prompt for, in order."""
+        out: list[str] = []
+        for step in self.plan(name).steps:
+            if step.serial and step.serial not in out and \
+                    self._usable(step, self._threshold(step, last=False)) is None:
+                out.append(step.serial)
+        return out
 
     def max_duration(self, name: str) -> int:
         """The longest duration ``name`` may be asked for."""
@@ -240,7 +266,7 @@ class Engine:
 
     def assume(self, name: str, *, duration: str | int | None = None,
                session_name: str | None = None, external_id: str | None = None,
-               mfa_code: str | None = None, refresh: bool = False,
+               mfa_code: MfaCodes = None, refresh: bool = False,
                min_left: float = 0) -> Result:
         """The session of ``name``: cached if it is fresh, matches every explicit option
         and (with ``min_left``) lasts that long when a new one could; else new."""
@@ -251,15 +277,14 @@ class Engine:
                   external_id or None, min_left)
         if session_name is not None:
             session_names.resolve(session_name, "{unix}", name)
-        if mfa_code is not None:
-            mfa_code = check_mfa_code(mfa_code)
+        codes = mfa_codes(plan, mfa_code)
         try:
-            return self._run(plan, ask, mfa_code, refresh)
+            return self._run(plan, ask, codes, refresh)
         except AwsError as exc:
             if "run with --refresh" not in (exc.fix or "") or refresh:
                 raise
             # A cached parent was revoked or expired behind our back: renew once.
-            return self._run(plan, ask, mfa_code, True, renew_parents=True)
+            return self._run(plan, ask, codes, True, renew_parents=True)
 
     def assume_adhoc(self, source: str, role: Role, *, duration: str | int | None = None,
                      session_name: str | None = None,
@@ -283,7 +308,7 @@ class Engine:
                                  role.name), role.name, role=role, chained=True)
         notes: list[str] = []
         session = self._call(Plan(role.name, plan.base, (*plan.steps, step)), step, parent,
-                             ask, [], notes)
+                             ask, {}, notes)
         self.cache.put(session, self.stamp, self.inventory.settings.refresh_window)
         return Result(session, [parent, session], [True, False], notes + self._notes())
 
@@ -300,7 +325,7 @@ class Engine:
         hops = [s for step in plan.steps[:-1] if (s := self.cache.indexed(step.key, index))]
         return Result(target, [*hops, target], [True] * (len(hops) + 1), self._notes())
 
-    def _run(self, plan: Plan, ask: Ask, mfa_code: str | None, refresh: bool,
+    def _run(self, plan: Plan, ask: Ask, mfa_codes: dict[str, str], refresh: bool,
              renew_parents: bool = False) -> Result:
         last = plan.steps[-1]
         need = self._need(last, ask)
@@ -313,7 +338,7 @@ class Engine:
         cached: list[bool] = []
         notes: list[str] = []
         parent: Session | None = None
-        codes = [mfa_code] if mfa_code else []
+        codes = dict(mfa_codes)
         for index, step in enumerate(plan.steps):
             is_last = index == len(plan.steps) - 1
             force = (refresh and is_last) or (renew_parents and not is_last)
@@ -330,23 +355,34 @@ class Engine:
             parent = session
         return Result(hops[-1], hops, cached, notes + self._notes())
 
-    def _code(self, serial: str, name: str, codes: list[str]) -> str:
-        if codes:
-            return codes.pop(0)
+    def _code(self, serial: str, name: str, codes: dict[str, str]) -> str:
+        """The code for ``serial``: given for it, or the one unnamed code (used once)."""
+        code = codes.get(serial) or codes.pop("", None)
+        if code:
+            return code
         if self.mfa_prompt is None:
             raise UsageError(f"{name} needs an MFA code for {serial}",
                              fix="pass --mfa-code 123456 (the device's current code)")
         return check_mfa_code(self.mfa_prompt(serial, name))
 
+    def _client(self, plan: Plan, parent: Session | None):
+        """The STS client for the next hop: signed by the parent hop's session, or by the
+        base identity for the first; made as botocore makes it for the plan's target."""
+        from profiles.sessions import sts
+
+        target = plan.steps[-1].role
+        assert target is not None
+        return sts.client(self.inventory, target.name, target.region,
+                          parent.credentials if parent else None, plan.base)
+
     def _call(self, plan: Plan, step: Step, parent: Session | None, ask: Ask,
-              codes: list[str], notes: list[str]) -> Session:
+              codes: dict[str, str], notes: list[str]) -> Session:
         from profiles.sessions import sts  # botocore: only when STS is called (not on hits)
 
         now = self.now()
         settings = self.inventory.settings
-        region = sts.region_for(step.role.region if step.role else None, plan.base.region)
         caller = parent.arn if parent and parent.kind == "role" else plan.base.label
-        client = sts.client(region, parent.credentials if parent else None, plan.base)
+        client = self._client(plan, parent)
         seconds = self._duration(step, ask.duration)
         if step.kind == "mfa":
             assert step.serial is not None
@@ -366,8 +402,11 @@ class Engine:
                                      f"session never outlives its parent ({parent.role})")
                     seconds = max(min(left, seconds), MIN_DURATION)
             template = ask.session_name or role.session_name or settings.session_name
+            # An explicit name (flag, then the role's own setting) is sent as written;
+            # a template is rendered and sanitised.
             session_name_used = session_names.resolve(
-                ask.session_name, role.session_name or settings.session_name, role.name)
+                ask.session_name if ask.session_name is not None else role.session_name,
+                settings.session_name, role.name)
             external_id = ask.external_id or role.external_id
             issued = sts.assume_role(
                 client, role_arn=role.role_arn, session_name=session_name_used,

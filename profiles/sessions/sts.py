@@ -1,10 +1,12 @@
 """STS calls through botocore, with bounded retries and timeouts, and failures
-turned into one-line messages. The endpoint is never special-cased: botocore's own
-``AWS_ENDPOINT_URL`` settings point the clients at a sandbox or a real region alike."""
+turned into one-line messages. The endpoint is never special-cased: each client is made
+as botocore makes its AssumeRole provider's for ``--profile ROLE``, so botocore itself
+picks region and endpoint from ``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL(_STS)`` and
+the role profile's region, endpoint_url, services section and sts_regional_endpoints,
+and a sandbox and a real region are reached alike."""
 
 from __future__ import annotations
 
-import os
 import shlex
 import threading
 from dataclasses import dataclass
@@ -18,11 +20,15 @@ from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    InvalidConfigError,
+    InvalidRegionError,
     NoCredentialsError,
-    ProfileNotFound,
     ReadTimeoutError,
+    SSOError,
 )
 
+from profiles import paths
+from profiles.config.inventory import Inventory
 from profiles.errors import AwsError, ConfigError, RolecallError
 from profiles.model import Base, Credentials
 
@@ -33,8 +39,9 @@ CLIENT_CONFIG = Config(
     read_timeout=3,
     retries={"max_attempts": 2, "mode": "standard"},
 )
-DEFAULT_REGION = "us-east-1"
 _local = threading.local()
+_KEEP = 4  # botocore sessions kept per thread (one per inventory in use)
+_SOURCES = {"Ec2InstanceMetadata": "iam-role", "EcsContainer": "container-role"}
 
 
 @dataclass(frozen=True)
@@ -46,67 +53,125 @@ class Issued:
     server_time: datetime | None
 
 
-def _session(profile: str | None = None) -> botocore.session.Session:
-    """One botocore session per thread (and per base profile): sessions are not thread-safe."""
-    sessions = getattr(_local, "sessions", None)
-    if sessions is None:
-        sessions = _local.sessions = {}
-    if profile not in sessions:
-        session = botocore.session.Session(profile=profile)
-        session.set_config_variable("profile", profile)
-        sessions[profile] = session
-    return sessions[profile]
+def _session(inventory: Inventory) -> botocore.session.Session:
+    """This thread's botocore session over ``inventory``'s AWS files (sessions are not
+    thread-safe). It is handed the config rolecall parsed — botocore's own
+    ``full_config`` shape, which botocore keeps in ``_config`` — so STS clients resolve
+    from exactly the text that was planned, and the files are parsed once; the file
+    variables point botocore's own credential providers at the same files."""
+    aws = inventory.aws_config
+    sessions: dict[int, tuple[dict, botocore.session.Session]] = \
+        _local.__dict__.setdefault("sessions", {})
+    known = sessions.get(id(aws))
+    if known is not None and known[0] is aws:
+        return known[1]
+    session = botocore.session.Session()
+    session.set_config_variable("config_file", str(inventory.config_file
+                                                   or paths.aws_config_file()))
+    session.set_config_variable("credentials_file", str(inventory.credentials_file
+                                                        or paths.aws_credentials_file()))
+    session._config = aws
+    while len(sessions) >= _KEEP:
+        sessions.pop(next(iter(sessions)))
+    sessions[id(aws)] = (aws, session)
+    return session
 
 
-def region_for(*candidates: str | None) -> str:
-    for candidate in candidates:
-        if candidate:
-            return candidate
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+def _use(session: botocore.session.Session, target: str, region: str | None) -> None:
+    """Resolve as the profile ``target`` (the role being assumed), as botocore does for
+    ``--profile TARGET``: its region, endpoint_url, services section, sts_regional_endpoints
+    and IMDS settings decide every hop. Never AWS_PROFILE. A role that is no AWS profile
+    (the catalog's), or whose region the catalog overrides, gets a profile of its own
+    under a name no INI section can have."""
+    profiles = session.full_config["profiles"]
+    values = profiles.get(target)
+    name = target
+    if values is None or (values.get("region") or None) != region:
+        name = f"\n{target}\n{region or ''}"
+        if name not in profiles:
+            own = {k: v for k, v in (values or {}).items() if k != "region"}
+            profiles[name] = {**own, "region": region} if region else own
+    session.set_config_variable("profile", name)
 
 
-def base_credentials(base: Base):
-    """Resolve a base identity with botocore's own providers (keys, process, SSO, env...)."""
+def _frozen(creds, label: str):
+    try:
+        return creds.get_frozen_credentials()  # may refresh: process, SSO, web identity
+    except BotoCoreError as exc:
+        raise _credential_error(exc, label) from None
+
+
+def _credential_error(exc: Exception, label: str) -> RolecallError:
+    if isinstance(exc, InvalidConfigError):
+        return ConfigError(f"cannot resolve credentials of {label}: {exc}",
+                           fix="fix that profile's credential settings")
+    if isinstance(exc, SSOError):
+        return AwsError(f"the SSO session of {label} is missing or expired: {exc}",
+                        fix="run `aws sso login` for that profile")
+    return AwsError(f"cannot resolve credentials of {label}: {exc}")
+
+
+def base_credentials(inventory: Inventory, base: Base, target: str, region: str | None):
+    """The base identity's frozen credentials, as botocore's AssumeRoleProvider sources
+    them: a source profile through that profile's own providers only (keys, process,
+    SSO, web identity; no environment, container or instance fallback), a
+    credential_source through the named provider."""
+    from botocore.credentials import (
+        CredentialResolver,
+        EnvProvider,
+        ProfileProviderBuilder,
+        create_credential_resolver,
+    )
+
+    session = _session(inventory)
+    _use(session, target, region)
     try:
         if base.profile:
-            creds = _session(base.profile).get_credentials()
+            providers = ProfileProviderBuilder(session, cache={}).providers(
+                profile_name=base.profile, disable_env_vars=True)
+            creds = CredentialResolver(providers).load_credentials()
+            if creds is None:
+                raise ConfigError(
+                    f"source profile {base.profile!r} has no credentials (botocore: "
+                    f"'The source profile \"{base.profile}\" must have credentials')",
+                    fix="add aws_access_key_id/aws_secret_access_key, credential_process "
+                    "or SSO settings to that profile")
         else:
-            from botocore.credentials import create_credential_resolver
-
-            provider = {"Environment": "env", "Ec2InstanceMetadata": "iam-role",
-                        "EcsContainer": "container-role"}[base.credential_source or ""]
-            resolver = create_credential_resolver(_session(None))
-            creds = resolver.get_provider(provider).load()
-    except ProfileNotFound:
-        raise ConfigError(f"profile {base.profile!r} not found") from None
+            kind = base.credential_source or ""
+            provider = EnvProvider() if kind == "Environment" else \
+                create_credential_resolver(session).get_provider(_SOURCES[kind])
+            creds = provider.load()
+            if creds is None:
+                raise AwsError(f"no credentials from credential_source {kind} (for {target})",
+                               fix="check that source is available here")
     except BotoCoreError as exc:
-        raise AwsError(f"cannot resolve credentials of {base.label}: {exc}") from None
-    if creds is None:
-        raise AwsError(
-            f"no credentials for base identity {base.label}",
-            fix="add aws_access_key_id/aws_secret_access_key (or credential_process, SSO) "
-            "to that profile",
-        )
-    return creds
+        raise _credential_error(exc, base.label) from None
+    return _frozen(creds, base.label)
 
 
-def client(region: str, credentials: Credentials | None = None, base: Base | None = None):
-    """An STS client signing with a cached session's credentials or a base identity's."""
-    session = _session(base.profile if base and base.profile else None)
+def client(inventory: Inventory, target: str, region: str | None,
+           credentials: Credentials | None = None, base: Base | None = None):
+    """An STS client for a hop towards ``target``, signing with a cached session's
+    credentials or the base identity's, at the endpoint botocore would use."""
     if credentials is not None:
-        return session.create_client(
-            "sts", region_name=region, config=CLIENT_CONFIG,
-            aws_access_key_id=credentials.access_key_id,
-            aws_secret_access_key=credentials.secret_access_key,
-            aws_session_token=credentials.session_token,
-        )
-    assert base is not None
-    creds = base_credentials(base).get_frozen_credentials()
-    return session.create_client(
-        "sts", region_name=region, config=CLIENT_CONFIG,
-        aws_access_key_id=creds.access_key, aws_secret_access_key=creds.secret_key,
-        aws_session_token=creds.token,
-    )
+        keys = (credentials.access_key_id, credentials.secret_access_key,
+                credentials.session_token)
+    else:
+        assert base is not None
+        frozen = base_credentials(inventory, base, target, region)
+        keys = (frozen.access_key, frozen.secret_key, frozen.token)
+    session = _session(inventory)
+    _use(session, target, region)
+    try:
+        return session.create_client("sts", config=CLIENT_CONFIG, aws_access_key_id=keys[0],
+                                     aws_secret_access_key=keys[1], aws_session_token=keys[2])
+    except InvalidRegionError:
+        raise ConfigError(f"{target}: AWS_DEFAULT_REGION is not a valid region",
+                          fix="set it to a region name such as us-east-1, or unset it") from None
+    except (BotoCoreError, ValueError) as exc:
+        raise ConfigError(f"profile {target!r}: botocore refuses its STS endpoint settings: "
+                          f"{exc}", fix="fix endpoint_url, services or sts_regional_endpoints "
+                          "of that profile") from None
 
 
 def _server_time(response: dict) -> datetime | None:
