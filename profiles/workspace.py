@@ -30,8 +30,11 @@ class RoleRow:
     mfa_serial: str | None
     session: Session | None
     profiles: tuple[str, ...] = ()
+    error: str | None = None  # why the role cannot be used (``broken``), naming it
 
     def state(self, now: float, window: float) -> str:
+        if self.error is not None:
+            return "broken"
         return "none" if self.session is None else session_state(self.session, now, window)
 
 
@@ -73,9 +76,9 @@ class Workspace:
         return self.engine.now()
 
     def rows(self) -> list[RoleRow]:
-        """Every role with its chain, account and indexed session: one index read in all.
-        Planning every role validates every chain (the first broken one raises); roles
-        from the inventory snapshot, written only for a valid inventory, come planned."""
+        """Every role with its chain, account and indexed session: one index read in all
+        (roles from the inventory snapshot come planned); then each broken role, with
+        its error and nothing else."""
         sessions = {s.key: s for s in self.cache.sessions()}
         written: dict[str, list[str]] = {}
         for section in credfile.managed():
@@ -96,6 +99,13 @@ class Workspace:
                 account=self.inventory.account(role.account_id), chain=chain,
                 region=role.region, mfa_serial=role.mfa_serial,
                 session=sessions.get(key), profiles=tuple(written.get(name, ())),
+                error=None,
+            ))
+        for name, error in self.inventory.broken.items():
+            out.append(_row(
+                name=name, role_arn="", role_name="", account=Account(""), chain=(),
+                region=None, mfa_serial=None, session=None,
+                profiles=tuple(written.get(name, ())), error=error.message,
             ))
         return out
 

@@ -248,7 +248,7 @@ def test_unreachable_endpoint_fails_fast_with_one_line(offline_world):
 
 def test_debug_shows_the_traceback(offline_world):
     offline_world.write_config("[profile r]\nrole_arn = bad\nsource_profile = x\n")
-    out = offline_world.run("--debug", "list")
+    out = offline_world.run("--debug", "assume", "r")
     assert out.returncode == 2 and "Traceback" in out.stderr
     assert out.stderr.rstrip().splitlines()[-2].startswith("rolecall: ")
 

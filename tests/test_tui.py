@@ -772,13 +772,33 @@ async def test_command_palette_runs_actions_on_a_named_role(world):
 
 
 async def test_quit_and_load_errors(world):
-    world.write_config("[profile broken]\nrole_arn = nope\nsource_profile = base\n")
+    world.write_config("[profile broken\nrole_arn = nope\n")
     app = RolecallApp(clock=Clock(), ticking=False)
     async with app.run_test(size=SIZE) as pilot:
         await app.loaded()
         assert app.load_error is not None
-        assert "malformed role_arn" in str(app.query_one("#top").render())
+        assert "cannot parse" in str(app.query_one("#top").render())
         await pilot.press("enter")  # nothing loaded: a warning, not a crash
+        await pilot.press("q")
+    assert app.return_value == 0
+
+
+async def test_one_broken_profile_is_a_broken_row_and_the_rest_load(world):
+    world.write_config("[profile base]\n[profile good]\nrole_arn = "
+                       "arn:aws:iam::111111111111:role/Good\nsource_profile = base\n"
+                       "[profile broken]\nrole_arn = nope\nsource_profile = base\n")
+    app = RolecallApp(clock=Clock(), ticking=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.loaded()
+        assert app.load_error is None
+        assert set(app.board.rows) == {"good", "broken"}
+        assert app.board.rows["broken"].error and app.board.rows["good"].error is None
+        assert app.board.select("broken")
+        await pilot.pause()
+        assert str(app.board.state_cell(app.board.rows["broken"])) == "broken"
+        await pilot.press("enter")  # refused with the profile's error, not a crash
+        await until(pilot, lambda: any("malformed role_arn" in str(n.message)
+                                       for n in app._notifications))
         await pilot.press("q")
     assert app.return_value == 0
 

@@ -254,7 +254,7 @@ class Board(ScrollView, can_focus=True):
         if state == "none":
             return Text("·", style=self._style("board--dim"))
         style = {"active": "board--active", "expiring": "board--warning",
-                 "expired": "board--expired"}[state]
+                 "expired": "board--expired", "broken": "board--expired"}[state]
         return Text(state, style=self._style(style))
 
     def update_cell(self, name: str, column: str, value: Text) -> None:

@@ -43,6 +43,7 @@ def cmd_list(ns: argparse.Namespace) -> int:
             "state": r.state(now, window),
             "expires_at": _iso(r.session.expires_at) if r.session else None,
             "seconds_left": max(0, int(r.session.seconds_left(now))) if r.session else 0,
+            **({"error": r.error} if r.error is not None else {}),
         } for r in rows])
         return 0
     if not rows:
@@ -52,6 +53,8 @@ def cmd_list(ns: argparse.Namespace) -> int:
     for r in rows:
         account = f"{r.account.id} ({r.account.alias})" if r.account.alias else r.account.id
         state = common.left(r.session.seconds_left(now)) if r.session else "-"
+        if r.error is not None:
+            state = f"broken: {r.error}"
         chain = " > ".join(common.short(hop) for hop in r.chain)
         table.append((r.name, account, r.role_name, chain, state))
     sys.stdout.write(common.table(table))
