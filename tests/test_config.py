@@ -54,14 +54,16 @@ CASES = [
                                            "source_profile = base\nduration_seconds = soon"),
      "", None, ["assume", "a"], ["duration_seconds"]),
     ("bad-mfa-mode", _profile("a", f"role_arn = {ARN.format('A')}\nsource_profile = base\n"
-                                   "mfa_mode = sometimes"), "", None, ["assume", "a"], ["mfa_mode"]),
+                                   "mfa_mode = sometimes"), "", None, ["assume", "a"],
+     ["mfa_mode"]),
     ("broken-ini", "\n[profile broken\nregion = x\n", "", None, ["list"], ["cannot parse"]),
     ("broken-credentials-ini", "", "", "aws_access_key_id = orphan\n", ["list"],
      ["cannot parse", "credentials"]),
     ("broken-toml", "", "[settings\nrefresh_window = 5m\n", None, ["list"],
      ["cannot parse", "rolecall.toml"]),
     ("unknown-catalog-role-key", "", f'[roles.x]\nrole_arn = "{ARN.format("X")}"\n'
-     'source = "base"\ncolour = "red"\n', None, ["assume", "x"], ["unknown key 'colour'", "roles.x"]),
+     'source = "base"\ncolour = "red"\n', None, ["assume", "x"],
+     ["unknown key 'colour'", "roles.x"]),
     ("unknown-settings-key", "", '[settings]\nrefresh = "5m"\n', None, ["list"],
      ["unknown key 'refresh'"]),
     ("unknown-catalog-table", "", '[profiles.x]\nrole_arn = "x"\n', None, ["list"],

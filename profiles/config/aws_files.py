@@ -15,6 +15,7 @@ import configparser
 import io
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from profiles.errors import ConfigError
@@ -126,12 +127,26 @@ def parse(path: Path) -> dict[str, dict]:
     return config
 
 
-def load(config_file: Path, credentials_file: Path) -> dict:
-    """botocore's ``Session.full_config`` for these two files."""
+@dataclass(frozen=True)
+class AwsFiles:
+    """The two files as botocore reads them: ``full`` is ``Session.full_config`` (the
+    config file's profile map with the credentials file's profiles merged in); ``config``
+    and ``credentials`` are what its ConfigProvider and SharedCredentialProvider parse."""
+
+    full: dict
+    config: dict
+    credentials: dict
+
+
+def load(config_file: Path, credentials_file: Path) -> AwsFiles:
+    import copy
+
     from botocore.configloader import build_profile_map
 
-    full = build_profile_map(parse(config_file))
+    config = build_profile_map(parse(config_file))
+    credentials = parse(credentials_file)
+    full = copy.deepcopy(config)
     profiles = full["profiles"]
-    for name, values in parse(credentials_file).items():
+    for name, values in credentials.items():
         profiles.setdefault(name, {}).update(values)
-    return full
+    return AwsFiles(full, config, credentials)

@@ -44,16 +44,21 @@ class Inventory:
     # need no planning. Empty when parsed; never affects equality.
     row_plans: dict[str, tuple[str, tuple[str, ...]]] = field(
         default_factory=dict, compare=False, repr=False)
-    # botocore's full_config of the AWS files, as parsed (None until needed when the
-    # inventory came from its snapshot): the STS clients resolve from it.
-    _aws: dict | None = field(default=None, compare=False, repr=False)
+    # The AWS files as parsed (None until needed when the inventory came from its
+    # snapshot): the STS clients and botocore's credential providers resolve from it.
+    _aws: aws_files.AwsFiles | None = field(default=None, compare=False, repr=False)
 
     @property
-    def aws_config(self) -> dict:
+    def aws_files(self) -> aws_files.AwsFiles:
         if self._aws is None:
             self._aws = aws_files.load(self.config_file or paths.aws_config_file(),
                                        self.credentials_file or paths.aws_credentials_file())
         return self._aws
+
+    @property
+    def aws_config(self) -> dict:
+        """botocore's ``full_config`` of the AWS files."""
+        return self.aws_files.full
 
     def role(self, name: str) -> Role:
         if name in self.roles:
@@ -159,11 +164,8 @@ def _aws_role(name: str, values: dict, origin: str) -> Role:
         if values.get(key) is not None:
             toml_catalog.check_sts_value(values[key], where, key)
     duration = values.get("duration_seconds")
-    if duration is not None and not (duration.isascii() and duration.isdigit()):
-        raise ConfigError(f"{where}: duration_seconds {duration!r} is not written in seconds"
-                          + _botocore_reads(duration),
-                          fix="write seconds, e.g. duration_seconds = 7200 (the catalog's "
-                          "duration takes 2h)")
+    if duration is not None:
+        duration = _seconds(duration, where)
     if values.get("region") is not None:
         check_region(values["region"], where)
     session_name = values.get("role_session_name")
@@ -172,8 +174,7 @@ def _aws_role(name: str, values: dict, origin: str) -> Role:
     return Role(
         name=name, role_arn=arn, source=source, credential_source=credsrc,
         mfa_serial=values.get("mfa_serial"), external_id=values.get("external_id"),
-        duration=toml_catalog.duration(duration, where, "duration_seconds", MIN_DURATION,
-                                  MAX_DURATION) if duration is not None else None,
+        duration=duration,
         session_name=session_name, region=values.get("region"),
         mfa_mode=toml_catalog.check_mfa_mode(values["mfa_mode"], where)
         if values.get("mfa_mode") is not None else None,
@@ -181,19 +182,27 @@ def _aws_role(name: str, values: dict, origin: str) -> Role:
     )
 
 
-def _botocore_reads(text: str) -> str:
-    """How botocore takes a duration_seconds rolecall refuses (it ignores what int()
-    cannot read, and then STS gives its default of 1 hour)."""
+def _seconds(text: str, where: str) -> int:
+    """``duration_seconds`` as botocore reads it (``int()``), from ASCII only. What
+    botocore cannot read it ignores, and STS then gives 1 hour: refused here, so that
+    the same file never means two durations."""
     try:
-        return f" (botocore reads it as {int(text)})"
+        if not text.isascii():
+            raise ValueError(text)
+        seconds = int(text)
     except ValueError:
-        return " (botocore ignores it, so the AWS CLI gets STS's default of 1 hour)"
+        raise ConfigError(
+            f"{where}: duration_seconds {text!r} is not a number of seconds (botocore "
+            "ignores it, so the AWS CLI would get STS's default of 1 hour)",
+            fix="write seconds, e.g. duration_seconds = 7200 (the catalog's duration "
+            "takes 2h)") from None
+    return toml_catalog.duration(seconds, where, "duration_seconds", MIN_DURATION, MAX_DURATION)
 
 
 def _read_aws(inventory: Inventory, config_file: Path, credentials_file: Path) -> None:
-    full = inventory._aws = aws_files.load(config_file, credentials_file)
+    inventory._aws = aws_files.load(config_file, credentials_file)
     origin = str(config_file)
-    for name, values in full["profiles"].items():
+    for name, values in inventory._aws.full["profiles"].items():
         check_name(name, config_file, "profile")
         region = values.get("region") or None
         static = any(key in values for key in STATIC_KEYS)

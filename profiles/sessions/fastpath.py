@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 import time
 from datetime import datetime
@@ -63,6 +64,14 @@ def _catalog() -> str:
     return os.path.join(_user_dir("config"), "config.toml")
 
 
+# A key that shapes a role or its chain (never one `write` puts in a profile); a
+# credentials file holding one counts in the stamp, so no change there leaves a stale or
+# broken role served.
+_ROLE_KEY = re.compile(rb"(?im)^[ \t]*(role_arn|source_profile|credential_source|mfa_serial|"
+                       rb"external_id|duration_seconds|role_session_name|mfa_mode|region)"
+                       rb"[ \t]*[=:]")
+
+
 def stamp(config_file: str | None = None, catalog_file: str | None = None) -> str:
     """Identity of the files that define roles: path, mtime and size of each. Paths are
     normalised, so the engine's ``Path`` spelling and the raw variable compare equal."""
@@ -75,12 +84,12 @@ def stamp(config_file: str | None = None, catalog_file: str | None = None) -> st
             parts.append(f"{path}:{st.st_mtime_ns}:{st.st_size}")
         except OSError:
             parts.append(f"{path}:-")
-    # Roles may also be defined in the credentials file (botocore merges it in). Only
-    # then does it count: otherwise every `write` would spoil every cached stamp.
+    # Roles may also be defined or changed in the credentials file (botocore merges it
+    # in). Only then does it count: otherwise every `write` would spoil every stamp.
     credentials = os.path.abspath(_path("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"))
     try:
         with open(credentials, "rb") as handle:
-            if b"role_arn" in handle.read():
+            if _ROLE_KEY.search(handle.read()):
                 st = os.fstat(handle.fileno())
                 parts.append(f"{credentials}:{st.st_mtime_ns}:{st.st_size}")
     except OSError:

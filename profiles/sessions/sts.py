@@ -23,6 +23,8 @@ from botocore.exceptions import (
     InvalidConfigError,
     InvalidRegionError,
     NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
     ReadTimeoutError,
     SSOError,
 )
@@ -102,7 +104,7 @@ def _frozen(creds, label: str):
 
 
 def _credential_error(exc: Exception, label: str) -> RolecallError:
-    if isinstance(exc, InvalidConfigError):
+    if isinstance(exc, InvalidConfigError | PartialCredentialsError):
         return ConfigError(f"cannot resolve credentials of {label}: {exc}",
                            fix="fix that profile's credential settings")
     if isinstance(exc, SSOError):
@@ -129,7 +131,8 @@ def base_credentials(inventory: Inventory, base: Base, target: str, region: str 
         if base.profile:
             providers = ProfileProviderBuilder(session, cache={}).providers(
                 profile_name=base.profile, disable_env_vars=True)
-            creds = CredentialResolver(providers).load_credentials()
+            creds = CredentialResolver(
+                _parsed_once(providers, inventory, base.profile)).load_credentials()
             if creds is None:
                 raise ConfigError(
                     f"source profile {base.profile!r} has no credentials (botocore: "
@@ -147,6 +150,26 @@ def base_credentials(inventory: Inventory, base: Base, target: str, region: str 
     except BotoCoreError as exc:
         raise _credential_error(exc, base.label) from None
     return _frozen(creds, base.label)
+
+
+def _parsed_once(providers: list, inventory: Inventory, profile: str) -> list:
+    """botocore's providers for ``profile``, those that read the files remade with the
+    parse rolecall made (their own parser arguments): a 7,000-line config is not parsed
+    again for every call."""
+    from botocore.credentials import ConfigProvider, SharedCredentialProvider
+
+    files = inventory.aws_files
+    config = str(inventory.config_file or paths.aws_config_file())
+    credentials = str(inventory.credentials_file or paths.aws_credentials_file())
+    out = []
+    for provider in providers:
+        if type(provider) is ConfigProvider:
+            provider = ConfigProvider(config, profile, config_parser=lambda _: files.config)
+        elif type(provider) is SharedCredentialProvider:
+            provider = SharedCredentialProvider(credentials, profile,
+                                                ini_parser=lambda _: files.credentials)
+        out.append(provider)
+    return out
 
 
 def client(inventory: Inventory, target: str, region: str | None,
@@ -245,6 +268,10 @@ def explain(exc: Exception, action: str, role_arn: str = "", caller: str = "",
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
         return AwsError(f"{action}: STS unreachable: {exc}",
                         fix="check the network, AWS_ENDPOINT_URL and the region")
+    if isinstance(exc, NoRegionError):
+        return ConfigError(f"{action}: no region for the STS endpoint",
+                           fix="add region = ... to the role's profile, or set "
+                           "AWS_DEFAULT_REGION (an endpoint_url needs one to sign for)")
     if isinstance(exc, NoCredentialsError):
         return AwsError(f"{action}: no credentials{who}",
                         fix="configure keys for the base profile")

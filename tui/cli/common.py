@@ -23,14 +23,36 @@ def assume_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", help="session length: seconds or 15m, 1h, 2h30m")
     p.add_argument("--session-name", help="RoleSessionName or a template such as {user}-{unix}")
     p.add_argument("--external-id", help="ExternalId for a third-party role")
-    p.add_argument("--mfa-code", help="the MFA device's current 6-digit code")
+    p.add_argument("--mfa-code", action="append", metavar="[SERIAL=]CODE",
+                   help="the MFA device's current 6-digit code; SERIAL=CODE once per "
+                   "device when the chain has more than one")
     p.add_argument("--refresh", action="store_true", help="ignore the cache; get a new session")
+
+
+def mfa_codes(given: list[str] | None) -> str | dict[str, str] | None:
+    """``--mfa-code CODE`` (the first device asked for) or ``--mfa-code SERIAL=CODE``, one
+    per device of the chain (a serial may itself hold ``=``: the code follows the last)."""
+    from profiles.errors import UsageError
+
+    if not given:
+        return None
+    if len(given) == 1 and "=" not in given[0]:
+        return given[0]
+    codes: dict[str, str] = {}
+    for item in given:
+        serial, sep, code = item.rpartition("=")
+        if not sep or not serial:
+            raise UsageError(f"--mfa-code {printable(item)}: with more than one code, name "
+                             "each device", fix="--mfa-code SERIAL=123456 for each MFA serial")
+        codes[serial] = code
+    return codes
 
 
 def assume_options(ns: argparse.Namespace) -> dict:
     return {
         "duration": ns.duration, "session_name": ns.session_name,
-        "external_id": ns.external_id, "mfa_code": ns.mfa_code, "refresh": ns.refresh,
+        "external_id": ns.external_id, "mfa_code": mfa_codes(ns.mfa_code),
+        "refresh": ns.refresh,
     }
 
 
