@@ -23,7 +23,11 @@ from profiles.model import Account, Base, Role, Settings
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
 STATIC_KEYS = ("aws_access_key_id", "aws_secret_access_key")  # botocore's _has_static_credentials
 ROLE_KEYS = ("role_arn", "source_profile", "credential_source", "mfa_serial", "external_id",
-             "duration_seconds", "role_session_name", "region", "mfa_mode")
+             "duration_seconds", "role_session_name", "region", "mfa_mode",
+             # what botocore reads of the role profile to make its STS client
+             "services", "endpoint_url", "sts_regional_endpoints", "use_fips_endpoint",
+             "use_dualstack_endpoint", "ignore_configured_endpoint_urls",
+             "ec2_metadata_service_endpoint", "ec2_metadata_service_endpoint_mode")
 
 
 @dataclass
