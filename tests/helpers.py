@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -67,3 +68,27 @@ def ok_json(proc: subprocess.CompletedProcess):
 
 def process_creds(world: World, role: str) -> dict:
     return ok_json(world.run("process", role))
+
+
+class StsCalls(list):
+    """The ``dict(params)`` of every STS call made through ``profiles.sessions.sts.client``
+    while it is active (a context manager): the engine's real clients, observed through
+    botocore's own ``provide-client-params`` hook."""
+
+    @contextlib.contextmanager
+    def active(self):
+        from profiles.sessions import sts
+
+        original = sts.client
+
+        def client(*args, **kwargs):
+            made = original(*args, **kwargs)
+            made.meta.events.register("provide-client-params.sts",
+                                      lambda params, **_: self.append(dict(params)))
+            return made
+
+        sts.client = client
+        try:
+            yield self
+        finally:
+            sts.client = original

@@ -18,7 +18,7 @@ from profiles.output import credfile
 from profiles.sessions import sts
 from profiles.sessions.cache import SessionCache
 from profiles.sessions.engine import Engine
-from tests.helpers import chain_config, environ, ok_json, process_creds
+from tests.helpers import StsCalls, chain_config, environ, ok_json, process_creds
 from tests.test_fastpath import probe
 
 EXAMPLES = int(os.environ.get("ROLECALL_PROPERTY_EXAMPLES", "60"))
@@ -114,15 +114,6 @@ def test_explicit_options_the_session_does_not_match_mean_a_new_one(world):
     assert "tenant-1" not in raw and "tenant-2" not in raw  # a digest, not the value
 
 
-class Calls(list):
-    def __init__(self) -> None:
-        super().__init__()
-        sts._session("base").register("provide-client-params.sts", self._record)
-
-    def _record(self, params, model, **_):
-        self.append(dict(params))
-
-
 ASK = st.fixed_dictionaries({}, optional={
     "duration": st.sampled_from(["15m", "20m", "1200", "1h"]),
     "session_name": st.sampled_from(["ops-a", "ops-b", "{profile}-x"]),
@@ -141,10 +132,11 @@ def test_reuse_happens_exactly_when_every_explicit_option_matches(world, asks):
     sts._local.__dict__.clear()
     SessionCache().forget([s.key for s in SessionCache().sessions()])
     seconds = {"15m": 900, "20m": 1200, "1200": 1200, "1h": 3600}
-    calls = Calls()
+    calls = StsCalls()
     last = None
     for ask in asks:
-        result = Engine(inventory.load(), SessionCache()).assume("hop1", **ask)
+        with calls.active():
+            result = Engine(inventory.load(), SessionCache()).assume("hop1", **ask)
         want = {"duration": seconds.get(ask.get("duration")),
                 "session_name": ask.get("session_name"), "external_id": ask.get("external_id")}
         reuse = last is not None and all(
