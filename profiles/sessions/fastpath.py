@@ -67,9 +67,17 @@ def _catalog() -> str:
 # A key that shapes a role or its chain (never one `write` puts in a profile); a
 # credentials file holding one counts in the stamp, so no change there leaves a stale or
 # broken role served.
-_ROLE_KEY = re.compile(rb"(?im)^[ \t]*(role_arn|source_profile|credential_source|mfa_serial|"
-                       rb"external_id|duration_seconds|role_session_name|mfa_mode|region)"
-                       rb"[ \t]*[=:]")
+_ROLE_KEYS = (b"role_arn", b"source_profile", b"credential_source", b"mfa_serial",
+              b"external_id", b"duration_seconds", b"role_session_name", b"mfa_mode",
+              b"region")
+_ROLE_KEY = re.compile(rb"(?m)^[ \t]*(?i:" + b"|".join(_ROLE_KEYS) + rb")[ \t]*[=:]")
+
+
+def _shapes_roles(data: bytes) -> bool:
+    """Whether a credentials file holds a role key (configparser lowers key names); the
+    substring test first, as the regex is slow on a large file of written profiles."""
+    lowered = data.lower()
+    return any(key in lowered for key in _ROLE_KEYS) and bool(_ROLE_KEY.search(data))
 
 
 def stamp(config_file: str | None = None, catalog_file: str | None = None) -> str:
@@ -89,7 +97,7 @@ def stamp(config_file: str | None = None, catalog_file: str | None = None) -> st
     credentials = os.path.abspath(_path("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"))
     try:
         with open(credentials, "rb") as handle:
-            if _ROLE_KEY.search(handle.read()):
+            if _shapes_roles(handle.read()):
                 st = os.fstat(handle.fileno())
                 parts.append(f"{credentials}:{st.st_mtime_ns}:{st.st_size}")
     except OSError:
