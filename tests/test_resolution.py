@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 
 import pytest
 
 from profiles.config import inventory
 from profiles.errors import UsageError
+from profiles.model import Credentials
 from profiles.sessions.cache import SessionCache
 from profiles.sessions.engine import Engine
 from tests.helpers import ACCOUNTS, MFA_SERIAL, assert_fails, chain_config, ok_json, run_detached
@@ -140,3 +142,38 @@ def test_env_and_exec_export_the_role_profiles_own_region(world):
                     "import os, json; print(json.dumps([os.environ.get('AWS_DEFAULT_REGION'),"
                     " os.environ.get('AWS_REGION')]))", env=env)
     assert json.loads(out.stdout) == ["ap-south-1", "ap-south-1"], out.stderr
+
+
+def _offline_inventory(tmp_path, config: str, catalog: str = ""):
+    (tmp_path / "config").write_text(config)
+    (tmp_path / "rolecall.toml").write_text(catalog)
+    return inventory.load(tmp_path / "config", tmp_path / "credentials",
+                          tmp_path / "rolecall.toml")
+
+
+def test_botocore_resolves_from_the_parse_rolecall_planned(tmp_path, monkeypatch):
+    from profiles.sessions import sts
+
+    for name in ("AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS",
+                 "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    inv = _offline_inventory(tmp_path, "[profile base]\naws_access_key_id = A\n"
+                             "aws_secret_access_key = S\n[profile r]\nrole_arn = "
+                             "arn:aws:iam::111111111111:role/R\nsource_profile = base\n"
+                             "region = eu-west-3\n",
+                             '[roles.c]\nrole_arn = "arn:aws:iam::111111111111:role/C"\n'
+                             'source = "base"\nregion = "eu-central-1"\n')
+    (tmp_path / "config").write_text("[profile r\n")  # botocore could not parse this now
+    sts._local.__dict__.clear()
+    try:
+        creds = Credentials("ASIAX", "s", "t", datetime.now(UTC))
+        assert sts.client(inv, "r", "eu-west-3", creds).meta.endpoint_url == \
+            "https://sts.eu-west-3.amazonaws.com"
+        # a catalog role: a profile of its own with its region, in this thread's copy only
+        assert sts.client(inv, "c", "eu-central-1", creds).meta.endpoint_url == \
+            "https://sts.eu-central-1.amazonaws.com"
+        assert all(not name.startswith("\n") for name in inv.aws_config["profiles"])
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "sa-east-1")  # botocore's precedence
+        assert sts.client(inv, "c", "eu-central-1", creds).meta.region_name == "sa-east-1"
+    finally:
+        sts._local.__dict__.clear()

@@ -72,7 +72,8 @@ def _session(inventory: Inventory) -> botocore.session.Session:
                                                    or paths.aws_config_file()))
     session.set_config_variable("credentials_file", str(inventory.credentials_file
                                                         or paths.aws_credentials_file()))
-    session._config = aws
+    # Its own profiles dict: _use adds profiles to it, never to one other threads read.
+    session._config = {**aws, "profiles": dict(aws["profiles"])}
     while len(sessions) >= _KEEP:
         sessions.pop(next(iter(sessions)))
     sessions[id(aws)] = (aws, session)
