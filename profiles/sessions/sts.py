@@ -7,6 +7,7 @@ and a sandbox and a real region are reached alike."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import threading
 from dataclasses import dataclass
@@ -279,3 +280,27 @@ def explain(exc: Exception, action: str, role_arn: str = "", caller: str = "",
     if isinstance(exc, BotoCoreError):
         return AwsError(f"{action} failed: {exc}")
     return AwsError(f"{action} failed: {type(exc).__name__}: {exc}")
+
+
+def default_region(*candidates: str | None) -> str:
+    """The first region given, else the environment's, else us-east-1: for reads (IAM,
+    Organizations, GetCallerIdentity) where any region answers."""
+    for candidate in (*candidates, os.environ.get("AWS_REGION"),
+                      os.environ.get("AWS_DEFAULT_REGION")):
+        if candidate:
+            return candidate
+    return "us-east-1"
+
+
+def service_client(service: str, region: str, access_key: str, secret_key: str,
+                   token: str | None = None):
+    """A client of any service signed with explicit keys, from this thread's botocore
+    session that reads no named profile: ``AWS_PROFILE`` never decides anything here."""
+    session = _local.__dict__.get("plain")
+    if session is None:
+        session = _local.__dict__["plain"] = botocore.session.Session()
+        session._config = {"profiles": {"\nplain": {}}}  # no file is read (see _session)
+        session.set_config_variable("profile", "\nplain")
+    return session.create_client(
+        service, region_name=region, config=CLIENT_CONFIG, aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key, aws_session_token=token)

@@ -140,7 +140,7 @@ def _parents(gatherer: Gatherer, roles: list) -> dict[str, tuple]:
                 keys = reads.Keys.of(session.credentials)
                 gatherer.remember(role.account_id, f"{role.name}'s session", keys)
                 try:
-                    arn = reads.whoami(keys, sts.region_for(role.region))
+                    arn = reads.whoami(keys, sts.default_region(role.region))
                 except reads.Unreadable:
                     arn = session.arn
                 out[role.name] = (keys, replace(caller, session_arn=arn), None)

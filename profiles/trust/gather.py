@@ -128,12 +128,14 @@ class Gatherer:
 
     def base(self, plan) -> tuple[reads.Keys | None, Caller | None, str | None]:
         try:
-            frozen = sts.base_credentials(plan.base).get_frozen_credentials()
+            target = plan.steps[-1].role
+            frozen = sts.base_credentials(self.ws.inventory, plan.base, target.name,
+                                          target.region)
         except RolecallError as exc:
             return None, None, exc.message
         keys = reads.Keys(frozen.access_key, frozen.secret_key, frozen.token)
         self.base_temporary = keys.temporary
-        region = sts.region_for(*(s.role.region for s in plan.steps[:1] if s.role),
+        region = sts.default_region(*(s.role.region for s in plan.steps[:1] if s.role),
                                 plan.base.region)
         try:
             caller = reads.caller_identity(keys, region)
@@ -242,7 +244,7 @@ class Gatherer:
             else UNKNOWN,
             "aws:CurrentTime": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "aws:EpochTime": str(int(now)),
-            "aws:RequestedRegion": sts.region_for(hop.role.region),
+            "aws:RequestedRegion": sts.default_region(hop.role.region),
             "aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false",
             "aws:CalledVia": None, "aws:SourceAccount": None, "aws:SourceArn": None,
             "aws:SourceOrgID": None, "aws:SourceOrgPaths": None,

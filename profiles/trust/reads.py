@@ -84,10 +84,7 @@ class IdentityFacts:
 
 
 def client(service: str, keys: Keys, region: str = IAM_REGION):
-    return sts._session(None).create_client(
-        service, region_name=region, config=sts.CLIENT_CONFIG,
-        aws_access_key_id=keys.access_key, aws_secret_access_key=keys.secret_key,
-        aws_session_token=keys.token)
+    return sts.service_client(service, region, keys.access_key, keys.secret_key, keys.token)
 
 
 def _failure(permission: str, exc: Exception) -> Exception:
