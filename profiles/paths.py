@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from profiles import xdg
+from profiles.errors import UsageError
+
 APP = "rolecall"
 
 
@@ -23,18 +26,24 @@ def aws_credentials_file() -> Path:
 def catalog_file() -> Path:
     if value := os.environ.get("ROLECALL_CONFIG"):
         return _expand(value)
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+    return Path(_user_dir("config", "ROLECALL_CONFIG")) / "config.toml"
 
 
 def state_dir() -> Path:
     """Non-secret state: the session index and locks. Created 0700 on demand."""
     if value := os.environ.get("ROLECALL_STATE_DIR"):
         return _expand(value)
-    import platformdirs
+    return Path(_user_dir("state", "ROLECALL_STATE_DIR"))
 
-    return Path(platformdirs.user_state_dir(APP))
+
+def _user_dir(kind: str, override: str) -> str:
+    """platformdirs' user dir of ``kind`` (``profiles/xdg.py``: no platformdirs import on
+    Linux); a home that cannot be found is bad input, not a crash."""
+    try:
+        return xdg.user_dir(kind, APP)
+    except RuntimeError as exc:  # xdg.HomeUnknown, or platformdirs' own on other systems
+        raise UsageError(f"cannot place rolecall's {kind} directory: {exc}",
+                         fix=f"set HOME to your home directory, or set {override}") from exc
 
 
 def keyring_service() -> str:

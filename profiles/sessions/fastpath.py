@@ -2,10 +2,11 @@
 
 Imports only the standard library and jeepney (or, off the Secret Service, one of
 keyring's own backends from a fixed table: never a module the index names): no botocore,
-no boto3, no Textual, no platformdirs, no config parsing. A session is served only if
-the config files are unchanged since it was cached (``stamp``) and, by the local clock
-(the caller's: a measured skew never counts), more than the refresh window remains, or
-more than ``min_left`` (``process``: botocore would refresh anything less at once).
+no boto3, no Textual, no platformdirs (``profiles.xdg`` finds the dirs), no config
+parsing. A session is served only if the config files are unchanged since it was cached
+(``stamp``) and, by the local clock (the caller's: a measured skew never counts), more
+than the refresh window remains, or more than ``min_left`` (``process``: botocore would
+refresh anything less at once).
 Anything else falls back to the full engine.
 """
 
@@ -15,9 +16,10 @@ import importlib
 import json
 import os
 import re
-import sys
 import time
 from datetime import datetime
+
+from profiles import xdg
 
 # botocore refreshes credential_process credentials once fewer than 15 minutes remain
 # (its advisory refresh); a session handed to it keeps a minute more, or every request
@@ -30,38 +32,16 @@ def _path(env: str, default: str) -> str:
     return os.path.expandvars(os.path.expanduser(os.environ.get(env) or default))
 
 
-def _user_dir(kind: str) -> str:
-    """rolecall's user ``config`` or ``state`` directory, as ``platformdirs`` gives it
-    (``profiles.paths`` uses it). On Linux its rule is short enough to follow with the
-    standard library (platformdirs would add 26 modules to every cache hit): ``$XDG_*``
-    when absolute, else under the home directory (``$HOME`` when absolute, else passwd)."""
-    if sys.platform != "linux" or hasattr(sys, "getandroidapilevel") or "ANDROID_DATA" in \
-            os.environ:
-        import platformdirs
-
-        return getattr(platformdirs, f"user_{kind}_dir")("rolecall")
-    base = os.environ.get(f"XDG_{kind.upper()}_HOME", "")
-    if not os.path.isabs(base):
-        home = os.environ.get("HOME", "")
-        if not os.path.isabs(home):
-            import pwd
-
-            home = pwd.getpwuid(os.getuid()).pw_dir
-        base = os.path.join(home.rstrip("/") or "/", ".config" if kind == "config"
-                            else ".local/state")
-    return os.path.join(base, "rolecall")
-
-
 def _state_dir() -> str:
     if value := os.environ.get("ROLECALL_STATE_DIR"):
         return os.path.expandvars(os.path.expanduser(value))
-    return _user_dir("state")
+    return xdg.user_dir("state", "rolecall")
 
 
 def _catalog() -> str:
     if value := os.environ.get("ROLECALL_CONFIG"):
         return os.path.expandvars(os.path.expanduser(value))
-    return os.path.join(_user_dir("config"), "config.toml")
+    return os.path.join(xdg.user_dir("config", "rolecall"), "config.toml")
 
 
 # A key that shapes a role or its chain (never one `write` puts in a profile); a
