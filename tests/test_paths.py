@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from profiles import paths, xdg
 from profiles.errors import UsageError
 from profiles.sessions import fastpath
-from tests.helpers import chain_config, environ, ok_json
+from tests.helpers import assert_fails, chain_config, environ, ok_json
 
 EXAMPLES = int(os.environ.get("ROLECALL_PROPERTY_EXAMPLES", "60"))
 UNSET = None
@@ -162,3 +162,18 @@ def test_the_default_layout_end_to_end(world):
     assert roots - {"profiles", "tui", "jeepney"} <= set(sys.stdlib_module_names), roots
     assert "platformdirs" not in roots
     assert "jeepney" in after_site  # the probe sees the secret read happen
+
+
+@pytest.mark.parametrize("command", [["sessions"], ["list"], ["process", "hop1"]])
+def test_an_unknown_home_is_one_clear_line(command, offline_world, capsys):
+    """No HOME and no passwd entry: `rolecall: cannot place ...` and exit 2, no traceback."""
+    from tui.cli import main
+
+    with environment(KeyError, HOME=""):
+        os.environ["AWS_CONFIG_FILE"] = str(offline_world.config)
+        offline_world.write_config("[profile base]\n")
+        code = main(command)
+    err = capsys.readouterr()
+    assert code == 2, err
+    assert_fails(subprocess.CompletedProcess(command, code, err.out, err.err), 2,
+                 "cannot place rolecall's")
