@@ -68,7 +68,12 @@ def test_the_core_never_imports_a_face(path):
 def test_the_hot_path_modules_import_only_the_standard_library_and_jeepney():
     allowed = STDLIB | {"jeepney", "platformdirs"}  # platformdirs: off Linux only (see below)
     fastpath = ROOT / "profiles" / "sessions" / "fastpath.py"
-    assert top(imports(fastpath)) - allowed == set()
+    assert top(imports(fastpath)) - allowed <= {"profiles"}
+    own = {f"{node.module}.{alias.name}" for node in ast.walk(ast.parse(fastpath.read_text()))
+           if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("profiles")
+           for alias in node.names}
+    assert own <= {"profiles.xdg"}  # its one module of ours: the dirs' rule, stdlib only
+    assert top(imports(ROOT / "profiles" / "xdg.py")) - allowed == set()
     own = {"profiles.sessions", "profiles.sessions.fastpath", "profiles.output",
            "profiles.output.environment", "tui.cli.child", "tui.cli.fast"}
     slow = {"tui.cli.parser", "profiles.errors", "tui.cli.prompt"}  # after a miss only
