@@ -87,7 +87,7 @@ def install(where: Path, *peers: str) -> Path:
                         ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
     python = where / "bin" / "python"
-    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q"]
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-qq"]
     if peers:
         subprocess.run([*pip, *peers, str(source)], check=True)
         return where / "bin"
