@@ -1,0 +1,169 @@
+"""The journal: one JSON line per STS call rolecall makes (DESIGN §11).
+
+``journal.jsonl`` in the state dir, mode 0600. Each entry is written with a single
+``write()`` of one whole line on an ``O_APPEND`` descriptor, so concurrent processes
+never tear or interleave a line; past 10 MiB the file is rotated to ``journal.jsonl.1``
+(one old file kept) under a lock beside it. Entries hold no secret: names, ARNs, times
+and outcomes only. A journal that cannot be written never fails the call it records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import socket
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from profiles import paths
+
+NAME = "journal.jsonl"
+ROTATE_AT = 10 * 1024 * 1024
+VIAS = ("cli", "board", "run", "serve", "process")
+RESULTS = ("ok", "denied", "error")
+_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One STS call. ``time`` and ``expires_at`` are ISO 8601 UTC; ``duration`` seconds."""
+
+    time: str
+    action: str  # AssumeRole, GetSessionToken, GetRoleCredentials
+    role: str
+    role_arn: str = ""
+    account_id: str = ""
+    session_name: str = ""
+    caller_arn: str = ""
+    duration: int | None = None
+    expires_at: str | None = None
+    result: str = "ok"
+    error_code: str | None = None
+    via: str = "cli"
+    host: str = ""
+    user: str = ""
+
+    @classmethod
+    def from_json(cls, data: object) -> Entry | None:
+        """An entry from a parsed line, or None if it is not one (a foreign or torn line)."""
+        if not isinstance(data, dict):
+            return None
+        fields = cls.__dataclass_fields__
+        values = {k: v for k, v in data.items() if k in fields}
+        if not all(isinstance(values.get(k), str) for k in ("time", "action", "role")):
+            return None
+        try:
+            entry = cls(**values)
+            entry.moment  # noqa: B018 - a time that does not parse is not an entry
+        except (TypeError, ValueError):
+            return None
+        return entry
+
+    @property
+    def moment(self) -> float:
+        return datetime.fromisoformat(self.time.replace("Z", "+00:00")).timestamp()
+
+
+def _identity() -> tuple[str, str]:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = ""
+    return socket.gethostname(), user
+
+
+def path(state_dir: Path | None = None) -> Path:
+    return (state_dir or paths.state_dir()) / NAME
+
+
+def now_iso(clock: float | None = None) -> str:
+    moment = datetime.fromtimestamp(time.time() if clock is None else clock, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _open_append(target: Path) -> int:
+    """An append descriptor on a regular file (never a symlink, fifo or device)."""
+    fd = os.open(target, _FLAGS, 0o600)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{target} is not a regular file")
+    return fd
+
+
+def _rotate(target: Path, fd: int) -> None:
+    """Move a full journal aside (keeping one old file), once, under a lock beside it."""
+    from filelock import FileLock
+
+    with FileLock(str(target) + ".lock", mode=0o600, timeout=5):
+        try:
+            current = os.stat(target)
+        except FileNotFoundError:
+            return
+        mine = os.fstat(fd)
+        # Another writer may have rotated while we waited: only the file we hold is ours.
+        if (current.st_ino, current.st_dev) == (mine.st_ino, mine.st_dev) and \
+                current.st_size >= ROTATE_AT:
+            os.replace(target, target.with_name(target.name + ".1"))
+
+
+def record(entry: Entry, state_dir: Path | None = None) -> bool:
+    """Append ``entry`` as one line; False (never an exception) if it could not be written."""
+    host, user = _identity()
+    data = asdict(entry)
+    data["host"] = data["host"] or host
+    data["user"] = data["user"] or user
+    line = (json.dumps(data, ensure_ascii=True, separators=(",", ":")) + "\n").encode()
+    try:
+        directory = paths.ensure_private_dir(state_dir or paths.state_dir())
+        target = directory / NAME
+        fd = _open_append(target)
+        try:
+            if os.fstat(fd).st_size >= ROTATE_AT:
+                _rotate(target, fd)
+                os.close(fd)
+                fd = _open_append(target)
+            os.write(fd, line)  # one write of one whole line: O_APPEND keeps it whole
+        finally:
+            os.close(fd)
+    except Exception:  # noqa: BLE001 - the journal never breaks the call it records
+        return False
+    return True
+
+
+def _lines(target: Path) -> Iterator[bytes]:
+    with contextlib.suppress(OSError):
+        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                yield from handle
+
+
+def entries(state_dir: Path | None = None) -> list[Entry]:
+    """Every readable entry, the old file's first, in the order written."""
+    target = path(state_dir)
+    out: list[Entry] = []
+    for source in (target.with_name(NAME + ".1"), target):
+        for raw in _lines(source):
+            try:
+                entry = Entry.from_json(json.loads(raw))
+            except ValueError:
+                continue
+            if entry is not None:
+                out.append(entry)
+    return out
+
+
+def query(state_dir: Path | None = None, *, since: float | None = None,
+          role: str | None = None, account: str | None = None) -> list[Entry]:
+    """Entries newest first, filtered by time (epoch seconds), role name or account id."""
+    found = [e for e in entries(state_dir)
+             if (since is None or e.moment >= since)
+             and (role is None or e.role == role)
+             and (account is None or e.account_id == account)]
+    return sorted(found, key=lambda e: e.moment, reverse=True)
