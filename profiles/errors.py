@@ -7,6 +7,7 @@ class RolecallError(Exception):
     """A failure the user can act on. ``str()`` is the message shown after ``rolecall: ``."""
 
     exit_code = 1
+    code: str | None = None  # AWS's error code, when AWS refused (for the journal)
 
     def __init__(self, message: str, fix: str | None = None) -> None:
         super().__init__(message)

@@ -61,11 +61,12 @@ class Workspace:
 
     def __init__(self, *, clock: Callable[[], float] = time.time,
                  mfa_prompt: MfaPrompt | None = None, cache: SessionCache | None = None,
-                 inv: inventory.Inventory | None = None) -> None:
+                 inv: inventory.Inventory | None = None, via: str = "cli") -> None:
         self.clock = clock
         self.cache = cache or SessionCache()
         self.inventory = inv or config_snapshot.load()
-        self.engine = Engine(self.inventory, self.cache, clock=clock, mfa_prompt=mfa_prompt)
+        self.engine = Engine(self.inventory, self.cache, clock=clock, mfa_prompt=mfa_prompt,
+                             via=via)
 
     @property
     def refresh_window(self) -> int:

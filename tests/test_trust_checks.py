@@ -10,7 +10,7 @@ import pytest
 
 from profiles.config.inventory import Inventory
 from profiles.model import Base, Role, Session, Settings
-from profiles.sessions.engine import plan_of
+from profiles.sessions.plan import plan_of
 from profiles.trust import checks, policy, reads
 from profiles.trust.context import MISSING, UNKNOWN
 from profiles.trust.evaluate import Caller

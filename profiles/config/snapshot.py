@@ -64,7 +64,7 @@ _ROLE_FIELDS = list(Role.__dataclass_fields__)  # "name" first
 def _role_entry(inv: inventory.Inventory, role: Role) -> list:
     """A role's fields in ``role_fields`` order, then what its board row needs of its
     plan: ``final key, account id, short name, *chain labels``."""
-    from profiles.sessions.engine import plan_of
+    from profiles.sessions.plan import plan_of
 
     plan = plan_of(inv, role.name)
     return [*(getattr(role, name) for name in _ROLE_FIELDS), plan.steps[-1].key,

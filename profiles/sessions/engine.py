@@ -1,161 +1,64 @@
-"""The assumption engine: plan a role's chain, reuse cached hops, call STS for the rest.
+"""The assumption engine: reuse cached hops of a plan, call STS for the rest.
 
-A chain is planned as steps from the base identity to the target: an optional MFA
-session (``GetSessionToken``, session mode), then one ``AssumeRole`` per role. Every
-step has a cache key built from its assume parameters, its profile's name (each
-profile's sessions are its own) and its parent's key, never from the generated session
-name: roles whose chains share a hop share that hop's session. Everything checkable is
-checked before STS is called.
+Plans and the checks made before STS live in :mod:`profiles.sessions.plan`. Freshness is
+judged by the local clock (the caller's); the skew STS's ``Date`` header shows is
+measured on every call and corrects displayed countdowns only.
 
-Freshness is judged by the local clock (the caller's); the skew STS's ``Date`` header
-shows is measured on every call and corrects displayed countdowns only.
+Safe under many threads (``run``, ``serve`` and the board share one engine): botocore
+sessions are per thread (:mod:`profiles.sessions.sts`), the index and keyring are written
+under their locks, and one assumption per cache key runs at a time, so targets sharing
+a parent hop assume it once. Every STS call is journaled (:mod:`profiles.ops.journal`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
+import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from profiles.config.inventory import Inventory
-from profiles.durations import (
-    CHAIN_CAP,
-    MAX_DURATION,
-    MIN_DURATION,
-    format_duration,
-    parse_duration,
-)
-from profiles.errors import AwsError, UsageError
-from profiles.model import Base, Role, Session
+from profiles.durations import CHAIN_CAP, MAX_DURATION, MIN_DURATION, format_duration
+from profiles.errors import AwsError, RolecallError, UsageError
+from profiles.model import Role, Session, iso
+from profiles.ops import journal
 from profiles.sessions import fastpath
 from profiles.sessions import names as session_names
 from profiles.sessions.ask import Ask, digest, matches
 from profiles.sessions.cache import SessionCache
+from profiles.sessions.plan import (  # noqa: F401 - re-exported: the engine's vocabulary
+    DEFAULT_DURATION,
+    MfaCodes,
+    MfaPrompt,
+    Plan,
+    Result,
+    Step,
+    _key,
+    check_mfa_code,
+    explicit_duration,
+    mfa_codes,
+    plan_of,
+)
 
-DEFAULT_DURATION = 3600
 SKEW_WARNING = 300
 SKEW_NOISE = 2  # the Date header has 1 s resolution, plus latency
-MfaPrompt = Callable[[str, str], str]
-# One code for the first device that needs one, or codes by MFA serial (a chain may
-# have a device on more than one hop, as botocore prompts once per hop).
-MfaCodes = str | Mapping[str, str] | None
-
-
-@dataclass(frozen=True)
-class Step:
-    """One hop of a plan: an MFA session or a role assumption."""
-
-    kind: str  # "mfa" or "role"
-    key: str
-    label: str
-    role: Role | None = None
-    serial: str | None = None  # the MFA device for an MFA step or a direct-mode hop
-    chained: bool = False  # signed by temporary credentials: the 1-hour cap applies
-
-
-@dataclass(frozen=True)
-class Plan:
-    name: str
-    base: Base
-    steps: tuple[Step, ...]
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        labels = self.__dict__.get("_labels")  # plans are memoized: computed once each
-        if labels is None:
-            labels = self.__dict__["_labels"] = (self.base.label,
-                                                 *(s.label for s in self.steps))
-        return labels
-
-
-@dataclass
-class Result:
-    session: Session
-    hops: list[Session]
-    cached: list[bool]
-    notes: list[str] = field(default_factory=list)
-
-
-def _key(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-
-
-def plan_of(inventory: Inventory, name: str) -> Plan:
-    """The chain of ``name`` as steps, each with its cache key: a function of the
-    inventory alone (the inventory snapshot stores what the board needs of it)."""
-    base, roles = inventory.chain(name)
-    steps: list[Step] = []
-    parent = f"base:{base.name}"
-    for index, role in enumerate(roles):
-        mode = role.mfa_mode or inventory.settings.mfa_mode
-        direct = bool(role.mfa_serial) and (mode == "direct" or index > 0)
-        if role.mfa_serial and not direct:
-            parent = _key("mfa", parent, role.mfa_serial)
-            steps.append(Step("mfa", parent, f"mfa:{role.mfa_serial}",
-                              serial=role.mfa_serial))
-        parent = _key("role", parent, role.role_arn, role.external_id or "",
-                      role.mfa_serial if direct else "", role.name)  # role.name: per profile
-        steps.append(Step("role", parent, role.name, role=role,
-                          serial=role.mfa_serial if direct else None,
-                          chained=bool(steps)))
-    return Plan(name, base, tuple(steps))
-
-
-def mfa_codes(plan: Plan, given: MfaCodes) -> dict[str, str]:
-    """Codes by serial (``""``: the first device asked for), each checked."""
-    if given is None:
-        return {}
-    if isinstance(given, str):
-        return {"": check_mfa_code(given)}
-    serials = {step.serial for step in plan.steps if step.serial}
-    for serial in given:
-        if serial and serial not in serials:
-            raise UsageError(f"{plan.name} has no MFA device {serial!r} in its chain",
-                             fix="devices: " + (", ".join(sorted(serials)) or "none"))
-    return {serial: check_mfa_code(code) for serial, code in given.items()}
-
-
-def check_mfa_code(code: str) -> str:
-    code = code.strip()
-    if not re.fullmatch(r"\d{6}", code):
-        raise UsageError("an MFA code is 6 digits", fix="type the current code from the device")
-    return code
-
-
-def explicit_duration(text: str | int | None, role: Role, chained: bool) -> int | None:
-    """Validate a requested duration against STS's rules before any call."""
-    if text is None:
-        return None
-    seconds = parse_duration(text)
-    if not MIN_DURATION <= seconds <= MAX_DURATION:
-        raise UsageError(f"duration {format_duration(seconds)} is outside 15m to 12h",
-                         fix="ask for 900 to 43200 seconds")
-    if role.max_duration and seconds > role.max_duration:
-        raise UsageError(
-            f"duration {format_duration(seconds)} exceeds the MaxSessionDuration of "
-            f"{role.name} ({format_duration(role.max_duration)})",
-            fix=f"ask for at most {format_duration(role.max_duration)}")
-    if chained and seconds > CHAIN_CAP:
-        raise UsageError(
-            f"duration {format_duration(seconds)} exceeds the 1 hour session limit for "
-            f"roles assumed by role chaining ({role.name} is assumed from temporary "
-            "credentials)", fix="ask for 1h or less")
-    return seconds
 
 
 class Engine:
-    """Plans, caches and performs assumptions. One per thread (or guarded by the caller)."""
+    """Plans, caches and performs assumptions; one engine may serve many threads."""
 
     def __init__(self, inventory: Inventory, cache: SessionCache, *,
                  clock: Callable[[], float] = time.time,
-                 mfa_prompt: MfaPrompt | None = None) -> None:
+                 mfa_prompt: MfaPrompt | None = None, via: str = "cli") -> None:
         self.inventory = inventory
         self.cache = cache
         self.clock = clock
         self.mfa_prompt = mfa_prompt
+        self.via = via  # who asked, for the journal: cli, board, run, serve, process
+        self._guard = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
+        self._made: dict[str, int] = {}  # sessions made per key (under its lock)
         self._plans: dict[str, Plan] = {}  # the inventory never changes once loaded
         cfg, cat = inventory.config_file, inventory.catalog_file
         self.stamp = fastpath.stamp(str(cfg) if cfg else None, str(cat) if cat else None)
@@ -307,9 +210,10 @@ class Engine:
         step = Step("role", _key("chain", parent.key, role.role_arn, external_id or "",
                                  role.name), role.name, role=role, chained=True)
         notes: list[str] = []
-        session = self._call(Plan(role.name, plan.base, (*plan.steps, step)), step, parent,
-                             ask, {}, notes)
-        self.cache.put(session, self.stamp, self.inventory.settings.refresh_window)
+        with self._lock(step.key):
+            session = self._call(Plan(role.name, plan.base, (*plan.steps, step)), step,
+                                 parent, ask, {}, notes)
+            self.cache.put(session, self.stamp, self.inventory.settings.refresh_window)
         return Result(session, [parent, session], [True, False], notes + self._notes())
 
     def _warm(self, plan: Plan, target: Session, index: dict) -> Result:
@@ -342,18 +246,61 @@ class Engine:
         for index, step in enumerate(plan.steps):
             is_last = index == len(plan.steps) - 1
             force = (refresh and is_last) or (renew_parents and not is_last)
-            session = None if force else self._usable(
-                step, self._threshold(step, is_last, need), ask if is_last else None)
-            if session is None:
-                session = self._call(plan, step, parent, ask if is_last else Ask(), codes,
-                                     notes)
-                self.cache.put(session, self.stamp, self.inventory.settings.refresh_window)
-                cached.append(False)
-            else:
-                cached.append(True)
+            threshold = self._threshold(step, is_last, need)
+            hop_ask = ask if is_last else None
+            session = None if force else self._usable(step, threshold, hop_ask)
+            fresh = session is None
+            if fresh:
+                session, fresh = self._assume_step(plan, step, parent, hop_ask, threshold,
+                                                   force, codes, notes)
+            cached.append(not fresh)
             hops.append(session)
             parent = session
         return Result(hops[-1], hops, cached, notes + self._notes())
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._key_locks.setdefault(key, threading.Lock())
+
+    def _assume_step(self, plan: Plan, step: Step, parent: Session | None,
+                     ask: Ask | None, threshold: float, force: bool, codes: dict[str, str],
+                     notes: list[str]) -> tuple[Session, bool]:
+        """A new session for ``step``, one thread per cache key at a time: a thread that
+        waited takes the session the one before it made (fresh enough; for a forced
+        renewal, made while it waited) instead of calling STS again. Returns the session
+        and whether this call made it."""
+        made_before = self._made.get(step.key, 0)
+        with self._lock(step.key):
+            if not force or self._made.get(step.key, 0) != made_before:
+                made = self._usable(step, threshold, ask)
+                if made is not None:
+                    return made, False
+            session = self._call(plan, step, parent, ask or Ask(), codes, notes)
+            self.cache.put(session, self.stamp, self.inventory.settings.refresh_window)
+            self._made[step.key] = self._made.get(step.key, 0) + 1
+            return session, True
+
+    def _entry(self, action: str, role: str, arn: str, session_name: str, caller: str,
+               seconds: int) -> journal.Entry:
+        """The journal entry of an STS call about to be made (its outcome added after)."""
+        account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+        return journal.Entry(time=journal.now_iso(), action=action, role=role,
+                             role_arn=arn if action == "AssumeRole" else "",
+                             account_id=account, session_name=session_name,
+                             caller_arn=caller if caller.startswith("arn:") else "",
+                             duration=seconds, via=self.via)
+
+    def _journal(self, entry: journal.Entry, *, issued=None,
+                 error: RolecallError | None = None) -> RolecallError | None:
+        """Record the call's outcome (never a secret); returns ``error`` to re-raise."""
+        if error is not None:
+            denied = error.code in ("AccessDenied", "AccessDeniedException")
+            entry = replace(entry, result="denied" if denied else "error",
+                            error_code=error.code)
+        else:
+            entry = replace(entry, expires_at=iso(issued.credentials.expiration))
+        journal.record(entry, self.cache.state_dir)
+        return error
 
     def _code(self, serial: str, name: str, codes: dict[str, str]) -> str:
         """The code for ``serial``: given for it, or the one unnamed code (used once)."""
@@ -386,10 +333,15 @@ class Engine:
         seconds = self._duration(step, ask.duration)
         if step.kind == "mfa":
             assert step.serial is not None
-            issued = sts.get_session_token(
-                client, duration=seconds, serial=step.serial,
-                code=self._code(step.serial, plan.name, codes), caller=caller)
+            code = self._code(step.serial, plan.name, codes)
             role_name, session_name_used, role_arn = step.label, "", ""
+            entry = self._entry("GetSessionToken", role_name, step.serial, "", caller, seconds)
+            try:
+                issued = sts.get_session_token(client, duration=seconds, serial=step.serial,
+                                               code=code, caller=caller)
+            except RolecallError as exc:
+                raise self._journal(entry, error=exc) from None
+            self._journal(entry, issued=issued)
             params: dict[str, object] = {"duration": seconds}
         else:
             role = step.role
@@ -408,12 +360,18 @@ class Engine:
                 ask.session_name if ask.session_name is not None else role.session_name,
                 settings.session_name, role.name)
             external_id = ask.external_id or role.external_id
-            issued = sts.assume_role(
-                client, role_arn=role.role_arn, session_name=session_name_used,
-                duration=seconds, external_id=external_id, serial=step.serial,
-                code=self._code(step.serial, plan.name, codes) if step.serial else None,
-                caller=caller, role=plan.name)
+            code = self._code(step.serial, plan.name, codes) if step.serial else None
             role_name, role_arn = role.name, role.role_arn
+            entry = self._entry("AssumeRole", role_name, role_arn, session_name_used, caller,
+                                seconds)
+            try:
+                issued = sts.assume_role(
+                    client, role_arn=role_arn, session_name=session_name_used,
+                    duration=seconds, external_id=external_id, serial=step.serial,
+                    code=code, caller=caller, role=plan.name)
+            except RolecallError as exc:
+                raise self._journal(entry, error=exc) from None
+            self._journal(entry, issued=issued)
             params = {"duration": seconds, "requested": ask.duration, "template": template,
                       "external_id": digest(external_id)}
         if issued.server_time is not None:  # measured on every call, 0 when clocks agree

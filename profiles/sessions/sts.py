@@ -242,7 +242,17 @@ def get_session_token(sts, *, duration: int, serial: str, code: str, caller: str
 
 def explain(exc: Exception, action: str, role_arn: str = "", caller: str = "",
             role: str = "") -> RolecallError:
-    """A one-line message, with the fix, for anything STS or the network threw."""
+    """A one-line message, with the fix, for anything STS or the network threw; ``code``
+    carries AWS's error code (or the exception's kind), for the journal."""
+    error = _explain(exc, action, role_arn, caller, role)
+    if error.code is None:
+        error.code = (exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError)
+                      else type(exc).__name__)
+    return error
+
+
+def _explain(exc: Exception, action: str, role_arn: str, caller: str,
+             role: str) -> RolecallError:
     if isinstance(exc, RolecallError):
         return exc
     who = f" as {caller}" if caller else ""

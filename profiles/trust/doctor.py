@@ -17,7 +17,7 @@ from profiles.durations import (
 )
 from profiles.errors import RolecallError, UsageError
 from profiles.sessions import sts
-from profiles.sessions.engine import DEFAULT_DURATION
+from profiles.sessions.plan import DEFAULT_DURATION
 from profiles.trust import checks, reads
 from profiles.trust.checks import Check
 from profiles.trust.evaluate import Caller

@@ -16,7 +16,7 @@ from pathlib import Path
 from profiles.errors import ConfigError, RolecallError
 from profiles.model import Role
 from profiles.sessions import names, sts
-from profiles.sessions.engine import DEFAULT_DURATION
+from profiles.sessions.plan import DEFAULT_DURATION
 from profiles.trust import reads
 from profiles.trust.context import MISSING, UNKNOWN, Context
 from profiles.trust.evaluate import Caller

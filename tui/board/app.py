@@ -159,7 +159,8 @@ class RolecallApp(App[int]):
         from tui.board import snapshot
 
         if self.ws is None:
-            self.ws = Workspace(clock=self.clock, mfa_prompt=self._prompt_mfa, inv=inv)
+            self.ws = Workspace(clock=self.clock, mfa_prompt=self._prompt_mfa, inv=inv,
+                                via="board")
         return snapshot.load(self.ws)
 
     @work(thread=True, exclusive=True, group="load")

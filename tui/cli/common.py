@@ -10,12 +10,13 @@ import unicodedata
 from tui.cli.prompt import printable
 
 
-def workspace(prompt: bool = True):
-    """The core façade; ``prompt`` lets it ask for MFA codes on the terminal."""
+def workspace(prompt: bool = True, via: str = "cli"):
+    """The core façade; ``prompt`` lets it ask for MFA codes on the terminal; ``via``
+    names the path in the journal."""
     from profiles.workspace import Workspace
     from tui.cli import prompt as terminal
 
-    return Workspace(mfa_prompt=terminal.mfa_code if prompt else None)
+    return Workspace(mfa_prompt=terminal.mfa_code if prompt else None, via=via)
 
 
 def assume_flags(p: argparse.ArgumentParser) -> None:

@@ -95,7 +95,7 @@ def cmd_env(ns: argparse.Namespace) -> int:
 
 
 def cmd_process(ns: argparse.Namespace) -> int:
-    ws = common.workspace()
+    ws = common.workspace(via="process")
     result = ws.process(ns.role)
     common.notes(result)
     assert result.session.credentials is not None
