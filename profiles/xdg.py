@@ -10,7 +10,6 @@ under HOME if HOME is absolute, else under the passwd entry's home. ``tests/test
 compares every case with platformdirs.
 """
 
-from __future__ import annotations
 
 import os
 import sys

@@ -4,12 +4,16 @@ boto3, botocore nor textual, and serve only what the full path would."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from profiles.model import iso
 from profiles.sessions import fastpath
 from tests.helpers import chain_config, environ, ok_json, process_creds
 
@@ -134,3 +138,26 @@ def test_exec_on_a_cache_hit_imports_no_boto_before_exec(world):
                 if line.startswith("import time:")]
     assert "profiles.sessions.fastpath" in imported  # the probe sees our own imports
     assert not [m for m in imported if m.split(".")[0] in ("boto3", "botocore", "textual")]
+
+
+EXAMPLES = int(os.environ.get("ROLECALL_PROPERTY_EXAMPLES", "60"))
+
+
+@settings(max_examples=EXAMPLES * 5, deadline=None)
+@given(st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(9999, 12, 31, 23, 59,
+                                                                        59)))
+def test_the_hot_paths_expiry_arithmetic_agrees_with_datetime(moment):
+    """``fastpath.epoch`` parses what ``iso`` writes without importing datetime."""
+    moment = moment.replace(tzinfo=UTC, microsecond=0)
+    assert fastpath.epoch(iso(moment)) == moment.timestamp()
+
+
+@pytest.mark.parametrize("text", ["2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
+                                  "2026-04-31T00:00:00Z", "2026-01-01T24:00:00Z",
+                                  "2026-01-01T00:60:00Z", "2026-01-01T00:00:60Z",
+                                  "2026-00-10T00:00:00Z", "2026-01-00T00:00:00Z", "nonsense"])
+def test_the_hot_path_refuses_impossible_expiries(text):
+    with pytest.raises(ValueError):
+        fastpath.epoch(text)
+    assert fastpath.epoch("2024-02-29T12:00:00Z") == datetime(2024, 2, 29, 12, tzinfo=UTC
+                                                              ).timestamp()

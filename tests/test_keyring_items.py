@@ -244,3 +244,29 @@ def test_memory_only_notice_once_per_process_with_its_fix(world, tmp_path):
     lines = result.stderr.splitlines()
     assert lines[0].startswith("rolecall: note: no secure keyring backend")
     assert lines[1].startswith("  fix: ") and "gnome-keyring" in lines[1]
+
+
+def test_the_fast_path_reads_the_recorded_item_and_serves_only_its_own(world):
+    """A cache hit reads the item at the path the index records (no search); an item at
+    that path that is not this session's (deleted and the path reused, or planted) is
+    never served: the search finds the session's own, or the full path decides."""
+    chain_config(world)
+    creds = process_creds(world, "hop1")
+    data = index(world)
+    key, entry = next((k, e) for k, e in data["sessions"].items() if e["role"] == "hop1")
+    assert entry["item"].startswith("/org/freedesktop/secrets/")
+    hit = fastpath.lookup("hop1")
+    assert hit is not None and hit[1]["SessionToken"] == creds["SessionToken"]
+    assert "Key" not in hit[1]
+    planted = {**creds, "SessionToken": "PLANTED", "Key": "0" * 32}
+    with closing(secretstorage.dbus_init()) as connection:
+        collection = secretstorage.get_default_collection(connection)
+        other = collection.create_item("other app", {"service": "elsewhere"},
+                                       json.dumps(planted).encode())
+        for path in (other.item_path, "/org/freedesktop/secrets/collection/login/999999"):
+            entry["item"] = path
+            (world.state / "sessions.json").write_text(json.dumps(data))
+            hit = fastpath.lookup("hop1")
+            assert hit is not None and hit[1]["SessionToken"] == creds["SessionToken"], path
+            assert process_creds(world, "hop1")["SessionToken"] == creds["SessionToken"]
+        other.delete()

@@ -179,11 +179,15 @@ class SessionCache:
         entry = index["sessions"].get(key)
         if entry is None:
             return None
-        secret = self.secrets.fast_get(entry.get("backend"), key) or self.secrets.get(key)
+        secret = (self.secrets.fast_get(entry.get("backend"), key, entry.get("item"))
+                  or self.secrets.get(key))
         if secret is None:
             return None
         try:
-            return Session.from_index(key, entry, Credentials.from_process_json(json.loads(secret)))
+            payload = json.loads(secret)
+            if payload.get("Key", key) != key:  # another session's item: not this one
+                return None
+            return Session.from_index(key, entry, Credentials.from_process_json(payload))
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -194,9 +198,12 @@ class SessionCache:
                  refresh_window: int = 300) -> None:
         """Store secrets in the keyring, then index them in one locked rewrite. An entry
         for the same role under an older key (the config changed) is superseded."""
-        self.secrets.set_many({s.key: (json.dumps(s.credentials.to_process_json()),
-                                   f"rolecall session: {s.role}")
-                           for s in sessions if s.credentials is not None})
+        # The payload names its cache key: the fast path, reading an item by the path the
+        # index records (no search), serves it only if it is still this session's.
+        items = self.secrets.set_many({
+            s.key: (json.dumps({**s.credentials.to_process_json(), "Key": s.key}),
+                    f"rolecall session: {s.role}")
+            for s in sessions if s.credentials is not None})
         stale: list[str] = []
 
         def change(data: dict) -> None:
@@ -210,6 +217,8 @@ class SessionCache:
                 entry = session.to_index()
                 entry.update(stamp=stamp, refresh_window=refresh_window,
                              backend=self.backend_name)
+                if session.key in items:
+                    entry["item"] = items[session.key]
                 indexed[session.key] = entry
             if self._skew is not None:
                 data["clock_skew"] = round(self._skew, 1)

@@ -10,14 +10,11 @@ refresh anything less at once).
 Anything else falls back to the full engine.
 """
 
-from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
 import time
-from datetime import datetime
 
 from profiles import xdg
 
@@ -50,14 +47,14 @@ def _catalog() -> str:
 _ROLE_KEYS = (b"role_arn", b"source_profile", b"credential_source", b"mfa_serial",
               b"external_id", b"duration_seconds", b"role_session_name", b"mfa_mode",
               b"region")
-_ROLE_KEY = re.compile(rb"(?m)^[ \t]*(?i:" + b"|".join(_ROLE_KEYS) + rb")[ \t]*[=:]")
+_ROLE_KEY = rb"(?m)^[ \t]*(?i:" + b"|".join(_ROLE_KEYS) + rb")[ \t]*[=:]"  # compiled on use
 
 
 def _shapes_roles(data: bytes) -> bool:
     """Whether a credentials file holds a role key (configparser lowers key names); the
     substring test first, as the regex is slow on a large file of written profiles."""
     lowered = data.lower()
-    return any(key in lowered for key in _ROLE_KEYS) and bool(_ROLE_KEY.search(data))
+    return any(key in lowered for key in _ROLE_KEYS) and bool(re.search(_ROLE_KEY, data))
 
 
 def stamp(config_file: str | None = None, catalog_file: str | None = None) -> str:
@@ -96,11 +93,13 @@ _BACKENDS = {
 }
 
 
-def _secret_service_get(service: str, key: str) -> str | None:
-    """Read rolecall's item for ``key`` (its schema attribute included in the search),
-    straight over D-Bus with jeepney (what secretstorage and keyring sit on; importing
-    those costs more than the round trips). Only unlocked items are read; anything else
-    returns None."""
+def _secret_service_get(service: str, key: str, item: str | None = None) -> str | None:
+    """Read rolecall's item for ``key`` straight over D-Bus with jeepney (what
+    secretstorage and keyring sit on; importing those costs more than the round trips).
+    ``item``, the object path the index recorded, is read without a search, and served
+    only if its payload names ``key`` (an item deleted and its path reused is not ours);
+    else the item is searched by its attributes, rolecall's schema included. Only
+    unlocked items are read; anything else returns None."""
     # Imported here: a miss on the stamp or the clock needs no D-Bus.
     from jeepney import DBusAddress, new_method_call
     from jeepney.io.blocking import open_dbus_connection
@@ -115,26 +114,67 @@ def _secret_service_get(service: str, key: str) -> str | None:
                 raise OSError(f"{method}: {reply.body}")
             return reply.body
 
+        _, session = call("OpenSession", "sv", "plain", ("s", ""))
+        if item:
+            try:
+                (found,) = call("GetSecrets", "aoo", [item], session)
+            except OSError:  # gone, or locked: search below
+                found = {}
+            for _session, _params, value, _content_type in found.values():
+                text = bytes(value).decode()
+                if f'"Key": "{key}"' in text:
+                    return text
         unlocked, _locked = call("SearchItems", "a{ss}",
                                  {"username": key, "service": service, SCHEMA_KEY: SCHEMA})
         if not unlocked:
             return None
-        _, session = call("OpenSession", "sv", "plain", ("s", ""))
         (found,) = call("GetSecrets", "aoo", unlocked[:1], session)
         for _session, _params, value, _content_type in found.values():
             return bytes(value).decode()
     return None
 
 
-def read_secret(backend: str, service: str, key: str) -> str | None:
+def read_secret(backend: str, service: str, key: str, item: str | None = None) -> str | None:
     """The secret stored under ``key`` by the named keyring backend, if it is one the
     fast path knows; None otherwise (the full path resolves the backend itself)."""
     if backend == SECRET_SERVICE:
-        return _secret_service_get(service, key)
+        return _secret_service_get(service, key, item)
     known = _BACKENDS.get(backend)
     if known is None:
         return None
+    import importlib  # only for another backend: a Secret Service read needs none
+
     return getattr(importlib.import_module(known[0]), known[1])().get_password(service, key)
+
+
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_DIGITS = frozenset("0123456789")
+
+
+def epoch(text: str) -> float:
+    """Seconds since the epoch of ``YYYY-MM-DDTHH:MM:SSZ`` (what :func:`profiles.model.iso`
+    writes), by arithmetic: importing datetime is a measurable share of a cache hit.
+    Any other spelling goes through datetime."""
+    if not (len(text) == 20 and text[4] == text[7] == "-" and text[10] == "T"
+            and text[13] == text[16] == ":" and text[19] == "Z"
+            and _DIGITS.issuperset(text[:4] + text[5:7] + text[8:10] + text[11:13]
+                                   + text[14:16] + text[17:19])):
+        from datetime import datetime
+
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    year, month, day = int(text[:4]), int(text[5:7]), int(text[8:10])
+    hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if not (1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month] + (month == 2 and leap)
+            and hour < 24 and minute < 60 and second < 60):
+        raise ValueError(text)
+    # Days from 1970-01-01 to the date (the proleptic Gregorian calendar).
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    return days * 86400 + hour * 3600 + minute * 60 + second
 
 
 def lookup(role: str, now: float | None = None,
@@ -163,14 +203,16 @@ def _lookup(role: str, now: float, min_left: float) -> tuple[dict, dict] | None:
         if entry.get("stamp") != current or not entry.get("backend"):
             continue
         try:
-            expires = datetime.fromisoformat(entry["expires_at"].replace("Z", "+00:00"))
-            if expires.timestamp() - now <= max(entry.get("refresh_window", 300), min_left):
+            if epoch(entry["expires_at"]) - now <= max(entry.get("refresh_window", 300), min_left):
                 continue
             secret = read_secret(entry["backend"],
-                                 os.environ.get("ROLECALL_KEYRING_SERVICE") or "rolecall", key)
+                                 os.environ.get("ROLECALL_KEYRING_SERVICE") or "rolecall", key,
+                                 entry.get("item"))
         except Exception:  # noqa: BLE001 - any doubt sends us down the full path
             return None
         if secret:
             credentials = json.loads(secret)
-            return (entry, credentials) if isinstance(credentials, dict) else None
+            if not isinstance(credentials, dict) or credentials.pop("Key", key) != key:
+                return None
+            return entry, credentials
     return None

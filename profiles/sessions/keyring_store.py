@@ -118,14 +118,14 @@ class KeyringStore:
     def _items(self) -> secret_service.Items:
         return secret_service.open_items(self.service, self.backend)
 
-    def fast_get(self, backend: str | None, key: str) -> str | None:
+    def fast_get(self, backend: str | None, key: str, item: str | None = None) -> str | None:
         """Read rolecall's Secret Service item without resolving a keyring backend (the
         common case for a warm cache); any doubt returns None and :meth:`get` decides."""
         if backend != SECRET_SERVICE or self.memory_only or os.environ.get(
                 "PYTHON_KEYRING_BACKEND"):
             return None
         try:
-            return read_secret(backend, self.service, key)
+            return read_secret(backend, self.service, key, item)
         except Exception:  # noqa: BLE001
             return None
 
@@ -141,23 +141,23 @@ class KeyringStore:
         except Exception as exc:  # noqa: BLE001 - backends raise many types
             raise self.failure("read", exc) from None
 
-    def set_many(self, secrets: dict[str, tuple[str, str]]) -> None:
+    def set_many(self, secrets: dict[str, tuple[str, str]]) -> dict[str, str]:
         """Store ``{key: (secret, label)}``: over one Secret Service connection, or one
-        keyring call each."""
+        keyring call each. Returns the Secret Service object path of each item stored."""
         backend = self.backend
         if not secrets:
-            return
+            return {}
         if backend is None:
             self._memory.update({key: secret for key, (secret, _) in secrets.items()})
-            return
+            return {}
         try:
             if self.secret_service:
                 with self._items() as items:
-                    for key, (secret, label) in secrets.items():
-                        items.store(key, secret, label)
-                return
+                    return {key: items.store(key, secret, label)
+                            for key, (secret, label) in secrets.items()}
             for key, (secret, _) in secrets.items():
                 backend.set_password(self.service, key, secret)
+            return {}
         except Exception as exc:  # noqa: BLE001
             raise self.failure("write", exc) from None
 

@@ -57,7 +57,8 @@ def main() -> None:
         files = default_layout(
             tmp / "home",
             config=("[profile base]\nregion = us-east-1\n\n[profile bench]\nrole_arn = "
-                    f"{moto.create_role('111111111111', 'Bench')}\nsource_profile = base\n"),
+                    f"{moto.create_role('111111111111', 'Bench')}\nsource_profile = base\n"
+                    "region = us-east-1\n"),
             credentials=f"[base]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n",
             catalog=CATALOG)
         env = user_env(tmp / "home", moto.url, service.env["DBUS_SESSION_BUS_ADDRESS"])
