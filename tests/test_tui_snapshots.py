@@ -14,7 +14,7 @@ import pytest
 from profiles.model import Credentials, Session
 from tests.tui_world import T0, Clock, seeded, until
 from tui.board.app import RolecallApp
-from tui.screens.modals import AssumeModal
+from tui.screens.assume import AssumeModal
 
 SIZE = (150, 36)
 
@@ -52,8 +52,8 @@ def test_board(world, utc, snap_compare):
     app = app_for(world, clock)
 
     async def ready(pilot):
-        await app.loaded()
-        app.board.select("prod-deploy")
+        await app.board_screen.loaded()
+        app.board_screen.board.select("prod-deploy")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
@@ -64,8 +64,8 @@ def test_detail_with_chain(world, utc, snap_compare):
     app = app_for(world, clock, adhoc=True)
 
     async def ready(pilot):
-        await app.loaded()
-        app.board.select("audit>BreakGlass")
+        await app.board_screen.loaded()
+        app.board_screen.board.select("audit>BreakGlass")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
@@ -76,8 +76,8 @@ def test_assume_modal_with_mfa(world, utc, snap_compare):
     app = app_for(world, clock)
 
     async def ready(pilot):
-        await app.loaded()
-        app.board.select("prod-admin")
+        await app.board_screen.loaded()
+        app.board_screen.board.select("prod-admin")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, AssumeModal))
         await pilot.press(*"12")
@@ -91,7 +91,7 @@ def test_filter(world, utc, snap_compare):
     app = app_for(world, clock)
 
     async def ready(pilot):
-        await app.loaded()
+        await app.board_screen.loaded()
         await pilot.press("slash", *"prod")
         await pilot.pause()
 
@@ -103,7 +103,7 @@ def test_help(world, utc, snap_compare):
     app = app_for(world, clock)
 
     async def ready(pilot):
-        await app.loaded()
+        await app.board_screen.loaded()
         await pilot.press("question_mark")
         await pilot.pause()
 

@@ -145,3 +145,95 @@ async def until(pilot, condition, timeout: float = 20.0) -> None:
 
 def later(seconds: float) -> timedelta:
     return timedelta(seconds=seconds)
+
+
+# -- reading the board -----------------------------------------------------------------
+
+
+def line_texts(app) -> list[str]:
+    """The board's lines as plain text (header first)."""
+    board = app.board_screen.board
+    assert board is not None
+    return ["".join(s.text for s in board.render_line(y)) for y in range(board.size.height)]
+
+
+def row_text(app, name: str) -> str:
+    return next(t for t in line_texts(app) if f"  {name} " in t)
+
+
+def cell(app, name: str, column: str):
+    board = app.board_screen.board
+    assert board is not None
+    return board._cell(board.rows[name], column)
+
+
+def flat(text: str) -> str:
+    """``text`` without whitespace: an ARN wrapped over lines reads as one again."""
+    return "".join(text.split())
+
+
+def texts(screen) -> str:
+    """Every Static (labels, notes, errors) of a screen as plain text, one per line."""
+    from textual.widgets import Static
+
+    return "\n".join(str(widget.render()) for widget in screen.query(Static))
+
+
+def notes(app) -> list:
+    """Every notification the app has shown (message, title, severity)."""
+    return list(app._notifications)
+
+
+# -- a real terminal -------------------------------------------------------------------
+
+
+def wait_for(condition, timeout: float = 20.0, show=None) -> None:
+    """Poll ``condition`` (a process outside the test's event loop) until it holds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out" + (f":\n{show()}" if show else ""))
+        time.sleep(0.1)
+
+
+class Tmux:
+    """A private tmux server running one command in a window of a fixed size."""
+
+    def __init__(self, name: str, command: str, size: tuple[int, int], env: dict,
+                 cwd) -> None:
+        import os
+        import subprocess
+
+        self.sock = f"/tmp/rolecall-{name}-{os.getpid()}.sock"  # unix paths are short
+        self.tmux = ["tmux", "-S", self.sock]  # a private server, so it has our env
+        env = {**env, "TERM": "xterm-256color"}
+        env.pop("TMUX", None)
+        subprocess.run([*self.tmux, "new-session", "-d", "-s", name, "-x", str(size[0]),
+                        "-y", str(size[1]), command], env=env, check=True, cwd=cwd)
+        self.name = name
+
+    def screen(self) -> str:
+        import subprocess
+
+        done = subprocess.run([*self.tmux, "capture-pane", "-p", "-t", self.name],
+                              capture_output=True, text=True)
+        return done.stdout + done.stderr
+
+    def keys(self, *names: str) -> None:
+        import subprocess
+
+        subprocess.run([*self.tmux, "send-keys", "-t", self.name, *names], check=True)
+
+    def wait(self, text: str | None = None, condition=None, timeout: float = 20.0) -> None:
+        wait_for(condition or (lambda: text in self.screen()), timeout, self.screen)
+
+    def close(self) -> None:
+        import contextlib
+        import os
+        import subprocess
+
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
+        with contextlib.suppress(OSError):
+            os.unlink(self.sock)

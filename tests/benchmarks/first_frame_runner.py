@@ -36,12 +36,16 @@ def empty() -> None:
 
 def board() -> None:
     from tui.board.app import RolecallApp
+    from tui.board.screen import BoardScreen
 
-    class Timed(RolecallApp):
+    class TimedBoard(BoardScreen):
         def apply_snapshot(self, snap, select=None) -> None:
             super().apply_snapshot(snap, select)
             if self.board is not None and self.board.rows:
-                self.call_after_refresh(painted, self)
+                self.app.call_after_refresh(painted, self.app)
+
+    class Timed(RolecallApp):
+        board_class = TimedBoard
 
     Timed(auto_renew=False, ticking=False).run(headless=True, size=SIZE)
 

@@ -117,12 +117,16 @@ def empty_app():
 
 def board_app(ws, now: float):
     from tui.board.app import RolecallApp
+    from tui.board.screen import BoardScreen
 
-    class Timed(RolecallApp):
+    class TimedBoard(BoardScreen):
         def apply_snapshot(self, snap, select=None) -> None:
             super().apply_snapshot(snap, select)
             if self.board is not None and self.board.rows:
-                self.call_after_refresh(self.first_frame_hook)
+                self.app.call_after_refresh(self.app.first_frame_hook)
+
+    class Timed(RolecallApp):
+        board_class = TimedBoard
 
     return Timed(clock=lambda: now, workspace=ws, auto_renew=False, ticking=False)
 
@@ -175,9 +179,10 @@ async def keystrokes_and_tick(now: float) -> None:
     app = board_app(ws, now)
     app.first_frame_hook = lambda: None  # type: ignore[attr-defined]
     async with app.run_test(size=SIZE) as pilot:
-        await app.loaded()
+        screen = app.board_screen
+        await screen.loaded()
         await pilot.pause()
-        board = app.board
+        board = screen.board
         await pilot.press("slash")
         await pilot.pause()
         spent = [0.0]
@@ -195,8 +200,8 @@ async def keystrokes_and_tick(now: float) -> None:
         # (filter + status line), the detail pane it triggers, and the board rendering
         # its visible lines for the next frame.
         board.set_query = timed(board.set_query)  # type: ignore[method-assign]
-        app.update_status = timed(app.update_status)  # type: ignore[method-assign]
-        app.show_detail = timed(app.show_detail)  # type: ignore[method-assign]
+        screen.update_status = timed(screen.update_status)  # type: ignore[method-assign]
+        screen.show_detail = timed(screen.show_detail)  # type: ignore[method-assign]
         board.render_line = timed(board.render_line)  # type: ignore[method-assign]
         per_key, own = [], []
         for char in "role-01234" + "\b" * 4 + "9":
@@ -219,7 +224,7 @@ async def keystrokes_and_tick(now: float) -> None:
         for second in range(1, 6):
             app.clock = lambda second=second: now + second  # type: ignore[method-assign]
             started = time.perf_counter()
-            app.tick()
+            screen.tick()
             await pilot.pause()
             ticks.append(time.perf_counter() - started)
         on_screen = sum(1 for kind, name in board._lines[:board.size.height]
@@ -238,7 +243,7 @@ async def memory(env_root: Path, now: float) -> None:
     app = board_app(ws, now)
     app.first_frame_hook = lambda: None  # type: ignore[attr-defined]
     async with app.run_test(size=SIZE) as pilot:
-        await app.loaded()
+        await app.board_screen.loaded()
         await pilot.pause()
         await pilot.press("slash", *"role-1")
         await pilot.pause()

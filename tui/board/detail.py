@@ -1,24 +1,38 @@
-"""The detail pane: the selected role's session, expiry, and its chain hop by hop."""
+"""The detail pane: the selected role's session, expiry, and its chain hop by hop.
+
+Every text from the AWS files or the catalog is a ``Text`` (never markup). ARNs and
+hop labels wrap at their own separators (``:``, ``/``, ``>``), not mid-word, and the
+chain table keeps its hop-type column whole however long a hop's label is.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rich.console import Group
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
 from profiles.durations import format_countdown
 from profiles.model import iso, session_state
-from tui.board.table import WARNING_TAGS, chain_text
+from tui.board.columns import chain_text
+from tui.board.table import WARNING_TAGS, row_error
 
 if TYPE_CHECKING:
     from profiles.workspace import RoleRow
     from tui.board.snapshot import Hop
 
 STATE_STYLE = {"active": "green", "expiring": "bold yellow", "expired": "dim", "none": "dim"}
+NOTES = {"mfa": "MFA session", "chained": "chained, 1h cap", "role": "assumed role",
+         "base": "base identity"}
+NOTE_W = max(len(n) for n in NOTES.values())
+ARN_BREAKS = ":/"
+LABEL_BREAKS = ">/:-_. "
 
 
 def _local(moment: datetime) -> str:
@@ -28,6 +42,33 @@ def _local(moment: datetime) -> str:
 def _left(seconds: float) -> str:
     text = format_countdown(seconds)
     return text if text == "expired" else f"{text} left"
+
+
+class BreakAt:
+    """Text that wraps only after one of ``breaks`` (an ARN at ``:`` and ``/``); a piece
+    longer than the width is folded as a last resort."""
+
+    def __init__(self, text: str, breaks: str = ARN_BREAKS, style: str = "",
+                 hang: int = 0) -> None:
+        self.text, self.style, self.hang = text, style, hang  # hang: continuation indent
+        self.pieces = [p for p in re.split(f"(?<=[{re.escape(breaks)}])", text) if p]
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        widest = max((cell_len(p) for p in self.pieces), default=0) + self.hang
+        return Measurement(min(widest, options.max_width), cell_len(self.text))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(options.max_width, 1)
+        hang = " " * min(self.hang, width // 2)
+        lines, line = [], ""
+        for piece in self.pieces:
+            if line.strip() and cell_len(line) + cell_len(piece) > width:
+                lines.append(line)
+                line = hang
+            line += piece
+        lines.append(line)
+        text = Text("\n".join(lines), style=self.style, no_wrap=False, overflow="fold")
+        yield from text.__rich_console__(console, options)
 
 
 class Detail(Static):
@@ -44,29 +85,27 @@ class Detail(Static):
 
     @property
     def plain(self) -> str:
-        """The pane as plain text (for tests and screen readers)."""
-        from rich.console import Console
-
-        console = Console(width=200, no_color=True,
-                          force_terminal=False)
+        """The pane as plain text at its own width (for tests and screen readers)."""
+        width = self.content_region.width or 200
+        console = Console(width=width, no_color=True, force_terminal=False)
         with console.capture() as capture:
             console.print(self.shown)
         return capture.get()
 
     def show(self, row: RoleRow | None, hops: list[Hop], children: list[str], now: float,
-             window: int, busy: str | None = None, mfa_mode: str = "session") -> None:
+             window: int, busy: str | None = None, mfa_mode: str = "session",
+             source: str | None = None) -> None:
         if row is None:
             self.update(Text("No role selected.\n\nEdit ~/.aws/config or the rolecall "
                              "catalog to add roles.", style="dim"))
             return
-        self.update(self.render_detail(row, hops, children, now, window, busy, mfa_mode))
+        self.update(self.render_detail(row, hops, children, now, window, busy, source))
 
     def _state(self, state: str) -> str:
         return self.styles_map.get(state, "")
 
-    def render_detail(self, row: RoleRow, hops: list[Hop], children: list[str], now: float,
-                      window: int, busy: str | None, mfa_mode: str) -> Group:
-        title = Text(row.name, style="bold")
+    def _facts(self, row: RoleRow, now: float, window: int, busy: str | None,
+               source: str | None) -> Table:
         account = row.account
         acct = Text(f"{account.alias}  " if account.alias else "", style="bold")
         acct.append(account.id, style="dim")
@@ -76,63 +115,76 @@ class Detail(Static):
                         else "reverse")
         facts = Table.grid(padding=(0, 1))
         facts.add_column(style="dim", no_wrap=True)
-        facts.add_column(overflow="fold")
+        facts.add_column()
         facts.add_row("account", acct)
-        facts.add_row("role", row.role_arn)
-        facts.add_row("chain", chain_text(row.chain))
+        facts.add_row("role", BreakAt(row.role_arn))
+        facts.add_row("chain", BreakAt(chain_text(row.chain), " "))
+        if source is not None:
+            facts.add_row("from", Text(f"chained by hand from {source}"))
         session = row.session
         state = row.state(now, window)
-        if busy:
+        if error := row_error(row):
+            facts.add_row("broken", Text(error, style="bold red"))
+        elif busy:
             facts.add_row("session", Text(busy, style="bold cyan"))
         elif session is None:
             facts.add_row("session", Text("none — press enter to assume", style="dim"))
         else:
             left = session.seconds_left(now)
             facts.add_row("session", Text(f"{state}  {_left(left)}", style=self._state(state)))
-            facts.add_row("assumed", session.arn)
-            facts.add_row("name", session.session_name or "-")
-            facts.add_row("expires", f"{_local(session.expires_at)}\n{iso(session.expires_at)}")
-        facts.add_row("profiles", ", ".join(row.profiles) or Text("not written", style="dim"))
-        parts: list = [title, facts, Text("")]
-        parts.append(Text("Chain", style="bold"))
-        chain = Table.grid(padding=(0, 1))
-        chain.add_column(no_wrap=True)
-        chain.add_column()
-        chain.add_column(justify="right", no_wrap=True)
+            facts.add_row("assumed", BreakAt(session.arn))
+            facts.add_row("name", Text(session.session_name or "-"))
+            facts.add_row("expires",
+                          Text(f"{_local(session.expires_at)}\n{iso(session.expires_at)}"))
+        facts.add_row("profiles", Text(", ".join(row.profiles)) if row.profiles
+                      else Text("not written", style="dim"))
+        return facts
+
+    def render_detail(self, row: RoleRow, hops: list[Hop], children: list[str], now: float,
+                      window: int, busy: str | None, source: str | None = None) -> Group:
+        parts: list = [Text(row.name, style="bold"), self._facts(row, now, window, busy, source),
+                       Text(""), Text("Chain", style="bold"), self._chain(hops, now, window)]
         mfa_hops = [h for h in hops if h.kind == "mfa"]
-        for index, hop in enumerate(hops):
-            marker = "  " * index + ("└ " if index else "")
-            if hop.kind == "base":
-                chain.add_row(marker + hop.label, Text("base identity", style="dim"), "")
-                continue
-            label = "mfa:" + hop.label.rsplit("/", 1)[-1] if hop.kind == "mfa" else hop.label
-            note = "MFA session" if hop.kind == "mfa" else ("chained, 1h cap" if hop.chained
-                                                             else "assumed role")
-            chain.add_row(marker + label, Text(note, style="dim"), self._hop_left(hop, now,
-                                                                                   window))
-        parts.append(chain)
         if mfa_hops or row.mfa_serial:
-            parts += [Text(""), Text("MFA", style="bold")]
-            mfa = Table.grid(padding=(0, 1))
-            mfa.add_column(style="dim", no_wrap=True)
-            mfa.add_column(overflow="fold")
-            mfa.add_row("device", row.mfa_serial or (mfa_hops[0].label[4:] if mfa_hops else ""))
-            if mfa_hops:
-                hop = mfa_hops[0]
-                mfa.add_row("mode", "session (one code per working day, hops chained)")
-                if hop.session is None:
-                    mfa.add_row("session", Text("none — a code is asked on assume", style="dim"))
-                else:
-                    st = session_state(hop.session, now, window)
-                    mfa.add_row("session", Text(f"{st}  {_left(hop.session.seconds_left(now))}",
-                                                style=self._state(st)))
-            else:
-                mfa.add_row("mode", "direct (a code each time the session is renewed)")
-            parts.append(mfa)
+            parts += [Text(""), Text("MFA", style="bold"), self._mfa(row, mfa_hops, now, window)]
         if children:
             parts += [Text(""), Text("Chained from this session", style="bold")]
             parts += [Text(f"  → {child}") for child in children]
         return Group(*parts)
+
+    def _chain(self, hops: list[Hop], now: float, window: int) -> Table:
+        """Hop, what it is, its countdown: the labels wrap, the other columns stay whole."""
+        chain = Table.grid(padding=(0, 1))
+        chain.add_column(ratio=1)
+        chain.add_column(no_wrap=True, min_width=NOTE_W)
+        chain.add_column(justify="right", no_wrap=True, min_width=8)
+        for index, hop in enumerate(hops):
+            marker = ("  " * min(index - 1, 3) + "└ ") if index else ""
+            label = "mfa:" + hop.label.rsplit("/", 1)[-1] if hop.kind == "mfa" else hop.label
+            kind = "chained" if hop.kind == "role" and hop.chained else hop.kind
+            left = Text("") if hop.kind == "base" else self._hop_left(hop, now, window)
+            chain.add_row(BreakAt(marker + label, LABEL_BREAKS, hang=len(marker)),
+                          Text(NOTES.get(kind, kind), style="dim"), left)
+        return chain
+
+    def _mfa(self, row: RoleRow, mfa_hops: list[Hop], now: float, window: int) -> Table:
+        mfa = Table.grid(padding=(0, 1))
+        mfa.add_column(style="dim", no_wrap=True)
+        mfa.add_column()
+        device = row.mfa_serial or (mfa_hops[0].label[4:] if mfa_hops else "")
+        mfa.add_row("device", BreakAt(device))
+        if mfa_hops:
+            hop = mfa_hops[0]
+            mfa.add_row("mode", Text("session (one code per working day, hops chained)"))
+            if hop.session is None:
+                mfa.add_row("session", Text("none — a code is asked on assume", style="dim"))
+            else:
+                st = session_state(hop.session, now, window)
+                mfa.add_row("session", Text(f"{st}  {_left(hop.session.seconds_left(now))}",
+                                            style=self._state(st)))
+        else:
+            mfa.add_row("mode", Text("direct (a code each time the session is renewed)"))
+        return mfa
 
     def _hop_left(self, hop: Hop, now: float, window: int) -> Text:
         if hop.session is None:

@@ -1,4 +1,5 @@
-"""Command palette entries: "assume: NAME", "write: NAME", "shell: NAME" for every role."""
+"""Command palette entries: "assume: NAME" for every role; "write: NAME", "shell: NAME"
+and the other session verbs only for roles with a live session. Shown literally."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 
 if TYPE_CHECKING:
     from tui.board.app import RolecallApp
+    from tui.board.screen import BoardScreen
 
 VERBS = (
     ("assume", "assume the role (asks for what it needs)"),
@@ -18,40 +21,67 @@ VERBS = (
     ("refresh", "get a new session now"),
     ("forget", "drop the cached session"),
 )
+LIVE_ONLY = frozenset({"chain", "write", "shell"})
 DISCOVER = ("assume", "write", "shell")
+MATCH_STYLE = "underline"
+
+
+def highlight(text: str, offsets: tuple[int, ...] | list[int]) -> Content:
+    """``text`` literally, with the matched characters underlined (Textual's own
+    highlighter parses the candidate as markup)."""
+    content = Content(text)
+    for offset in offsets:
+        if offset < len(text) and not text[offset].isspace():
+            content = content.stylize(MATCH_STYLE, offset, offset + 1)
+    return content
 
 
 class RoleCommands(Provider):
-    """Every verb on every role; the selected role first when the palette opens."""
+    """Every verb a role can take now; the selected role first when the palette opens."""
 
     @property
-    def _app(self) -> RolecallApp:
-        return self.app  # type: ignore[return-value]
+    def _board(self) -> BoardScreen:
+        app: RolecallApp = self.app  # type: ignore[assignment]
+        return app.board_screen
 
     def _run(self, verb: str, name: str) -> None:
-        self._app.run_on(verb, name)
+        self.app.run_on(verb, name)  # type: ignore[attr-defined]
+
+    def _live(self) -> set[str]:
+        board = self._board
+        if board.snap is None:
+            return set()
+        now = board.now()
+        return {r.name for r in board.snap.rows
+                if r.session is not None and r.session.seconds_left(now) > 0}
+
+    def _verbs(self, name: str, live: set[str], verbs: tuple[str, ...]) -> list[str]:
+        return [v for v in verbs if name in live or v not in LIVE_ONLY]
 
     async def discover(self) -> Hits:
-        app = self._app
-        selected = app.board.selected if app.board is not None else None
-        names = app.role_names()
+        board = self._board
+        selected = board.board.selected if board.board is not None else None
+        names = board.role_names()
         if selected:
             names = [selected] + [n for n in names if n != selected]
+        live = self._live()
         for name in names[:50]:
-            for verb in DISCOVER:
-                yield DiscoveryHit(f"{verb}: {name}", partial(self._run, verb, name),
-                                   help=dict(VERBS)[verb])
+            for verb in self._verbs(name, live, DISCOVER):
+                yield DiscoveryHit(Content(f"{verb}: {name}"), partial(self._run, verb, name),
+                                   text=f"{verb}: {name}", help=dict(VERBS)[verb])
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
+        live = self._live()
+        verbs = tuple(v for v, _ in VERBS)
         count = 0
-        for name in self._app.role_names():
-            for verb, help_text in VERBS:
+        for name in self._board.role_names():
+            for verb in self._verbs(name, live, verbs):
                 text = f"{verb}: {name}"
-                score = matcher.match(text)
+                score, offsets = matcher.fuzzy_search.match(query, text)
                 if score > 0:
-                    yield Hit(score, matcher.highlight(text), partial(self._run, verb, name),
-                              help=help_text)
+                    yield Hit(score, highlight(text, offsets), partial(self._run, verb, name),
+                              text=text, help=dict(VERBS)[verb])
                     count += 1
             if count >= 400:
                 return

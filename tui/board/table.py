@@ -8,11 +8,9 @@ the lines whose text changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -24,6 +22,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from profiles.durations import format_countdown
+from tui.board import columns as cols
+from tui.board.columns import GAP, LEAD, Column, account_label, chain_text, haystack
 
 if TYPE_CHECKING:
     from profiles.model import Account
@@ -31,61 +31,11 @@ if TYPE_CHECKING:
 
 SORTS = ("account", "name", "time left")
 WARNING_TAGS = frozenset({"prod", "production", "live", "critical", "pci"})
-GAP = 2
 
 
-@dataclass(frozen=True)
-class Column:
-    key: str
-    title: str
-    width: int
-    right: bool = False  # right-aligned (the countdown), title included
-
-    def fit(self, plain: str) -> str:
-        """``plain`` in exactly ``width`` cells: padded, or cut with an ellipsis."""
-        used = cell_len(plain)
-        if used > self.width:
-            return set_cell_size(plain, self.width - 1) + "…"
-        pad = " " * (self.width - used)
-        return pad + plain if self.right else plain + pad
-
-
-def widest(texts: Iterable[str], least: int, most: int) -> int:
-    """The widest text in cells, within ``least`` and ``most`` (stops at ``most``;
-    printable ASCII is one cell a character, so only other text asks rich)."""
-    best = least
-    for text in texts:
-        used = len(text) if text.isascii() and text.isprintable() else cell_len(text)
-        if used > best:
-            best = used
-            if best >= most:
-                return most
-    return best
-
-
-def account_label(row: RoleRow) -> str:
-    account = row.account
-    return f"{account.alias} ({account.id})" if account.alias else account.id
-
-
-def chain_text(chain: tuple[str, ...]) -> str:
-    """``base › mfa:operator › audit``: MFA serials shortened to the device name."""
-    return " › ".join(
-        "mfa:" + label.rsplit("/", 1)[-1] if label.startswith("mfa:") else label
-        for label in chain
-    )
-
-
-def haystack(row: RoleRow) -> str:
-    """What `/` matches: name, account id, alias, tags and role ARN."""
-    account = row.account
-    return "\n".join((row.name, account.id, account.alias or "", *account.tags,
-                      row.role_arn)).lower()
-
-
-def matches(hay: str, query: str) -> bool:
-    """Every whitespace-separated word of the query appears somewhere."""
-    return all(word in hay for word in query.lower().split())
+def row_error(row: RoleRow) -> str | None:
+    """Why a role cannot be used (a broken profile), if the core says so."""
+    return getattr(row, "error", None)
 
 
 def sort_rows(rows: list[RoleRow], sort: str) -> list[RoleRow]:
@@ -112,6 +62,7 @@ class Board(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {
         "board--header", "board--cursor", "board--group", "board--active", "board--warning",
         "board--expired", "board--busy", "board--dim", "board--prod", "board--tag",
+        "board--broken",
     }
 
     class Highlighted(Message):
@@ -139,7 +90,7 @@ class Board(ScrollView, can_focus=True):
         self._cells: dict[tuple[str, str], Text] = {}  # (name, column) -> shown countdown etc.
         self._strips: dict[tuple, Strip] = {}
         self._layout: tuple[int, tuple[Column, ...]] | None = None
-        self._widths: tuple[int, int, int] | None = None
+        self._widths: cols.Widths | None = None
         self.updates = 0  # update_cell calls (the benchmark reads it)
 
     # -- data -----------------------------------------------------------------------------
@@ -250,6 +201,8 @@ class Board(ScrollView, can_focus=True):
         busy = self.busy.get(row.name)
         if busy:
             return Text(busy, style=self._style("board--busy"))
+        if row_error(row):
+            return Text("broken", style=self._style("board--broken"))
         state = row.state(self.now, self.window)
         if state == "none":
             return Text("·", style=self._style("board--dim"))
@@ -300,20 +253,8 @@ class Board(ScrollView, can_focus=True):
         if self._layout and self._layout[0] == width:
             return self._layout[1]
         if self._widths is None:  # from every row, so filtering never moves a column
-            rows = self.rows.values()
-            self._widths = (
-                widest((r.name for r in rows), 4, 40),
-                widest({account_label(r) for r in rows}, 7, 30),
-                widest((", ".join(r.profiles) for r in rows if r.profiles), 8, 24))
-        role_w, acct_w, prof_w = self._widths
-        cols = [Column("role", "ROLE", role_w)]
-        if self.sort != "account":
-            cols.append(Column("account", "ACCOUNT", acct_w))
-        fixed = 2 + sum(c.width + GAP for c in cols) + (10 + GAP) + (8 + GAP) + prof_w + GAP
-        chain_w = max(12, width - fixed - GAP)
-        cols += [Column("chain", "CHAIN", chain_w), Column("state", "SESSION", 10),
-                 Column("left", "LEFT", 8, right=True), Column("profiles", "PROFILES", prof_w)]
-        self._layout = (width, tuple(cols))
+            self._widths = cols.measure(self.rows.values())
+        self._layout = (width, cols.layout(width, self._widths, self.sort == "account"))
         return self._layout[1]
 
     def _cell(self, row: RoleRow, key: str) -> Text:
@@ -324,7 +265,9 @@ class Board(ScrollView, can_focus=True):
         elif key == "account":
             cell = Text(account_label(row), style=self._tag_style(row.account.tags))
         elif key == "chain":
-            cell = Text(chain_text(row.chain), style=self._style("board--dim"))
+            error = row_error(row)
+            cell = Text(error, style=self._style("board--broken")) if error else \
+                Text(chain_text(row.chain), style=self._style("board--dim"))
         elif key == "state":
             cell = self.state_cell(row)
         elif key == "left":
@@ -362,7 +305,7 @@ class Board(ScrollView, can_focus=True):
         if y == 0:
             columns = self.columns(width)
             # The same fit and crop as the cells below, so every title sits on its column.
-            header = "  " + "".join(c.fit(c.title) + " " * GAP for c in columns)
+            header = " " * LEAD + "".join(c.fit(c.title) + " " * GAP for c in columns)
             style = base + self._style("board--header")
             return Strip([Segment(header, style)]).crop_extend(0, width, style)
         line = y - 1 + int(self.scroll_offset.y)
@@ -383,22 +326,30 @@ class Board(ScrollView, can_focus=True):
         self._strips[key] = strip
         return strip
 
+    def shown(self, row: RoleRow, column: Column, cell: Text | None = None) -> str:
+        """What ``column`` shows of ``row``: its cell fitted to the column's width."""
+        plain = (cell or self._cell(row, column.key)).plain
+        if column.key == "account" and cell_len(plain) > column.width:
+            plain = row.account.alias or plain  # the alias alone, rather than a cut id
+        return column.fit(plain)
+
     def _row_strip(self, row: RoleRow, columns: tuple[Column, ...], width: int, base: Style,
                    overlay: Style | None) -> Strip:
-        """A role's line straight to segments (each cell has one style)."""
+        """A role's line straight to segments (each cell has one style; the selected
+        line is one style, the cursor's, so its contrast is the cursor's own)."""
         line = base + overlay if overlay else base
         segments: list[Segment] = []
-        text = "  "  # runs of the line's own style joined: fewer segments to cut and crop
+        text = " " * LEAD  # runs of the line's own style joined: fewer segments to crop
         for column in columns:
             cell = self._cell(row, column.key)
-            plain = column.fit(cell.plain)
-            own = cell.style if isinstance(cell.style, Style) else (
+            plain = self.shown(row, column, cell)
+            own = None if overlay else cell.style if isinstance(cell.style, Style) else (
                 Style.parse(cell.style) if cell.style else None)
             if own is None:
                 text += plain + " " * GAP
                 continue
             segments.append(Segment(text, line))
-            segments.append(Segment(plain, base + own + overlay if overlay else base + own))
+            segments.append(Segment(plain, base + own))
             text = " " * GAP
         segments.append(Segment(text, line))
         return Strip(segments).crop_extend(0, width, line)
