@@ -220,11 +220,21 @@ def test_worlds_are_reproducible_for_screenshots(operator_home):
 
 
 def test_run_demo_opens_the_app_inside_the_world(operator_home, monkeypatch):
+    """The board opens inside the world with the demo's hints; ``rolecall`` on the PATH
+    (what the board's subshell runs) is this checkout, whatever PATH held before."""
     seen: dict[str, str] = {}
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no venv on it, as with .venv/bin/rolecall
 
-    def run_app() -> int:
+    def run_app(hints=None) -> int:
         seen.update(os.environ)
         assert rolecall("list").returncode == 0
+        shim = shutil.which("rolecall")
+        assert shim is not None and shim.startswith(os.environ["ROLECALL_STATE_DIR"][:-5])
+        listed = subprocess.run(["rolecall", "list", "--json"], capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, timeout=60)
+        assert listed.returncode == 0 and len(json.loads(listed.stdout)) == len(ROLES)
+        assert "any 6 digits" in hints.mfa and "any 6 digits" in hints.welcome
+        assert "every rolecall command works" in hints.shell
         return 7
 
     monkeypatch.setitem(sys.modules, "tui.board.app", types.SimpleNamespace(run_app=run_app))
@@ -238,7 +248,7 @@ def test_run_demo_opens_the_app_inside_the_world(operator_home, monkeypatch):
 def test_sigterm_during_the_demo_still_cleans_up(operator_home):
     script = textwrap.dedent("""
         import os, sys, time, types
-        def run_app():
+        def run_app(hints=None):
             print(os.environ["ROLECALL_CONFIG"], flush=True)
             time.sleep(60)
             return 0

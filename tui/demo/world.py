@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import sys
@@ -344,6 +345,35 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def command_shim(world: DemoWorld) -> Path:
+    """``rolecall`` (this interpreter, this checkout) in the demo's own ``bin``, first on
+    the demo's PATH: every command works in the board's subshell however the demo was
+    started (``.venv/bin/rolecall demo`` without an activated venv, ``python -m tui``).
+    The interpreter's own directory follows, so ``aws`` from the same venv is found."""
+    bin_dir = world.root / "bin"
+    bin_dir.mkdir(mode=0o700)
+    shim = bin_dir / "rolecall"
+    shim.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m tui \"$@\"\n")
+    shim.chmod(0o700)
+    here = str(Path(sys.executable).parent)
+    os.environ["PATH"] = os.pathsep.join([str(bin_dir), here, os.environ.get("PATH", "")])
+    return shim
+
+
+def hints(world: DemoWorld):
+    """What the board says about the sandbox, inside the board (stderr is hidden)."""
+    from tui.board.hints import Hints
+
+    return Hints(
+        banner="rolecall demo",
+        welcome=(f"A sandbox AWS on 127.0.0.1: nothing of yours is touched. MFA codes: "
+                 f"{MFA_CODE_HINT}. Try / prod-admin enter; s opens a shell where every "
+                 "rolecall command works."),
+        mfa=f"demo: {MFA_CODE_HINT} work",
+        shell=("rolecall demo: every rolecall command works here (rolecall list, rolecall "
+               "assume audit, aws sts get-caller-identity); exit to return to the board"))
+
+
 def run_demo() -> int:
     """Open the board on the demo world; clean up however it ends (SIGTERM and SIGHUP too)."""
     try:
@@ -355,9 +385,13 @@ def run_demo() -> int:
         with demo_world() as world:
             print(f"rolecall: demo sandbox at {world.url}, files in {world.root} "
                   f"(MFA codes: {MFA_CODE_HINT})", file=sys.stderr)
+            command_shim(world)
             from tui.board.app import run_app
 
-            return run_app()
+            status = run_app(hints=hints(world))
+        print(f"rolecall: demo over; its sandbox, files and sessions are gone "
+              f"(MFA codes were: {MFA_CODE_HINT})", file=sys.stderr)
+        return status
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
