@@ -1,56 +1,72 @@
-"""Regenerate ``screenshots/`` (SVG and PNG) from the demo world with a fixed clock.
+"""Regenerate ``screenshots/`` (SVG and PNG) from the demo world with a frozen clock.
 
     python -m tui.demo.screenshots [OUTDIR]
 
 Real assumptions against the demo's moto server fill the board (several live sessions,
-an MFA role, a chain); then the clock is frozen so every countdown is what the file
-shows. PNGs are converted from the SVGs with cairosvg (the ``screenshots`` extra) or
-``rsvg-convert``; without either, only SVGs are written.
+an MFA role, a long hand-made chain ``prod-admin>prod-readonly``). Time is frozen for
+everything that shows it: the board's and the workspace's clock are injected, moto's
+STS issues its expiries from the same instant (its clock is set, in this process), the
+session names are given and the time zone is UTC, so two runs write identical files.
+The views are drawn at 140x40, the board also at 80x24. PNGs are converted from the
+SVGs with cairosvg (the ``screenshots`` extra) or ``rsvg-convert``; without either,
+only SVGs are written.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
+import os
 import re
 import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
+from xml.sax.saxutils import escape
 
-SIZE = (150, 36)
-ROOT = Path(__file__).resolve().parent.parent
+from rich.cells import cell_len
+
+SIZE = (140, 40)
+SMALL = (80, 24)
+FROZEN = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC).timestamp()
+ROOT = Path(__file__).resolve().parent.parent.parent
 MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
+TEXT = re.compile(r"<text([^>]*)>([^<]*)</text>")
+
+
+def _placed(match: re.Match[str]) -> str:
+    """One ``<text>`` run with an x position per character, on Textual's cells."""
+    attrs, body = match.group(1), match.group(2)
+    x = re.search(r'\bx="([\d.]+)"', attrs)
+    length = re.search(r'textLength="([\d.]+)"', attrs)
+    text = html.unescape(body)
+    cells = cell_len(text)
+    if x is None or length is None or not cells:
+        return match.group(0)
+    cell, start = float(length.group(1)) / cells, float(x.group(1))
+    xs, used = [], 0
+    for char in text:
+        xs.append(f"{start + used * cell:.2f}")
+        used += cell_len(char)
+    attrs = re.sub(r'\bx="[\d.]+"', f'x="{" ".join(xs)}"', attrs)
+    attrs = re.sub(r'\s*textLength="[\d.]+"', "", attrs)
+    return f"<text{attrs}>{escape(text)}</text>"
 
 
 def _mono_svg(text: str) -> str:
-    """The SVG with a monospace font converters find, spaced to Textual's cell width.
+    """The SVG with a monospace font converters find and every character on its cell.
 
     Textual's SVG names Fira Code and relies on ``textLength`` to keep each run of text
-    on its cells; cairosvg ignores ``textLength`` and falls back to a proportional font
-    when Fira Code is missing, so long runs (the board's header, "Assume <role>") drift
-    off their columns. A font that is installed, plus a letter spacing that makes its
-    advance exactly one cell, puts every character where the terminal puts it.
+    on its cells; converters ignore ``textLength`` and use their own advance (bold and
+    regular differ, a missing font falls back to a proportional one), so long runs
+    drift off their columns. An installed font, and an x position for each character,
+    put every character where the terminal puts it.
     """
-    found = re.search(r"font-family: [^;]*monospace;\s*font-size: ([\d.]+)px", text)
-    size = float(found.group(1)) if found else 20.0
-    cell = 0.61 * size  # Textual's export: char width = font size * 0.61
-    spacing = cell - _advance(size)
-    return re.sub(r"font-family: [^;]*monospace;",
-                  f"font-family: {MONO}; letter-spacing: {spacing:.3f}px;", text)
-
-
-def _advance(size: float) -> float:
-    """The width cairo gives one character of the monospace font at ``size``."""
-    try:
-        import cairocffi
-    except ImportError:
-        return 0.6 * size
-    surface = cairocffi.ImageSurface(cairocffi.FORMAT_ARGB32, 1, 1)
-    context = cairocffi.Context(surface)
-    context.select_font_face(MONO.split(",")[0])
-    context.set_font_size(size)
-    return context.text_extents("M")[4]
+    text = re.sub(r"font-family: [^;]*monospace;", f"font-family: {MONO};", text)
+    return TEXT.sub(_placed, text)
 
 
 def to_png(svg: Path) -> bool:
@@ -71,60 +87,86 @@ def to_png(svg: Path) -> bool:
     return False
 
 
-async def shoot(out: Path) -> list[Path]:
+def freeze_sts() -> None:
+    """moto's STS (in this process) issues expiries from ``FROZEN``, as the clocks."""
+    import moto.sts.models
+
+    frozen = datetime.fromtimestamp(FROZEN, UTC).replace(tzinfo=None)  # moto's are naive
+    moto.sts.models.utcnow = lambda: frozen  # type: ignore[attr-defined]
+
+
+def sessions(ws) -> None:
+    """Live sessions for the board: real assumptions with fixed names and durations."""
+    name = f"alice-{int(FROZEN)}"
+    for role, duration in {"dev-deploy": "1h", "staging-deploy": "20m", "prod-deploy": "45m",
+                           "audit": "2h", "prod-readonly": "30m"}.items():
+        ws.assume(role, duration=duration, session_name=name)
+    ws.assume("dev-admin", mfa_code="123456", session_name=name)
+    ws.assume("prod-admin", session_name=name)
+    ws.chain("prod-admin", ws.inventory.role("prod-readonly").role_arn,
+             label="prod-admin>prod-readonly", session_name=name)
+    ws.write("dev-deploy", ws.assume("dev-deploy").session)
+
+
+async def shoot(out: Path, world) -> list[Path]:
     from profiles.sessions.cache import SessionCache
     from profiles.workspace import Workspace
     from tui.board.app import RolecallApp
-    from tui.screens.modals import AssumeModal
+    from tui.demo.world import hints
+    from tui.screens.assume import AssumeModal
 
-    frozen = [time.time()]
-    ws = Workspace(clock=lambda: frozen[0], cache=SessionCache())
-    durations = {"dev-deploy": "1h", "staging-deploy": "20m", "prod-deploy": "45m",
-                 "audit": "2h", "prod-readonly": "30m"}
-    for name, duration in durations.items():
-        ws.assume(name, duration=duration)
-    ws.assume("dev-admin", mfa_code="123456")
-    ws.chain("audit", ws.inventory.role("tools-readonly").role_arn, label="audit>tools-ro")
-    ws.write("dev-deploy", ws.assume("dev-deploy").session)
-    frozen[0] += 16 * 60 + 13  # staging-deploy is now inside the refresh window
+    clock = [FROZEN]
+    ws = Workspace(clock=lambda: clock[0], cache=SessionCache(memory_only=True))
+    sessions(ws)
+    clock[0] += 16 * 60 + 13  # staging-deploy is now inside the refresh window
+    shown = replace(hints(world), welcome="")
     shots: list[Path] = []
 
-    async def save(app: RolecallApp, name: str) -> None:
+    def app() -> RolecallApp:
+        return RolecallApp(clock=lambda: clock[0], workspace=ws, auto_renew=False,
+                           ticking=False, hints=shown)
+
+    async def save(board: RolecallApp, name: str) -> None:
+        await board.workers.wait_for_complete()
         path = out / f"{name}.svg"
-        path.write_text(app.export_screenshot(simplify=True))
+        path.write_text(board.export_screenshot(simplify=True))
         shots.append(path)
 
-    app = RolecallApp(clock=lambda: frozen[0], workspace=ws, auto_renew=False, ticking=False)
-    async with app.run_test(size=SIZE) as pilot:
-        await app.loaded()
-        app.board.select("prod-deploy")
+    small = app()
+    async with small.run_test(size=SMALL) as pilot:
+        await small.board_screen.loaded()
+        small.board_screen.board.select("prod-admin>prod-readonly")
         await pilot.pause()
-        await save(app, "board")
-        app.board.select("audit>tools-ro")
-        await pilot.pause()
-        await save(app, "detail-chain")
-        app.board.select("dev-admin")
-        await pilot.pause()
-        await save(app, "detail-mfa")
+        await save(small, "board-80x24")
+
+    board = app()
+    async with board.run_test(size=SIZE) as pilot:
+        screen = board.board_screen
+        await screen.loaded()
+        for name, select in (("board", "prod-deploy"), ("detail-chain", "prod-admin>prod-readonly"),
+                             ("detail-mfa", "dev-admin")):
+            screen.board.select(select)
+            await pilot.pause()
+            await save(board, name)
         await pilot.press("slash", *"prod")
         await pilot.pause()
-        await save(app, "filter")
+        await save(board, "filter")
         await pilot.press("escape", "question_mark")
         await pilot.pause()
-        await save(app, "help")
+        await save(board, "help")
         await pilot.press("escape")
         mfa = next(s for s in ws.engine.plan("prod-admin").steps if s.kind == "mfa")
         ws.forget(mfa.label)  # the MFA session ended: assuming asks for a code
-        app.reload(select="prod-admin")
-        await app.workers.wait_for_complete()
+        screen.reload(select="prod-admin")
+        await board.workers.wait_for_complete()
         await pilot.pause()
-        app.board.select("prod-admin")
+        screen.board.select("prod-admin")
         await pilot.press("enter")
-        while not isinstance(app.screen, AssumeModal):
+        while not isinstance(board.screen, AssumeModal):
             await pilot.pause(0.05)
         await pilot.press(*"4821")
         await pilot.pause()
-        await save(app, "assume-mfa")
+        await save(board, "assume-mfa")
     return shots
 
 
@@ -132,10 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     out = Path(args[0]) if args else ROOT / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
+    os.environ["TZ"] = "UTC"  # expiries in the detail pane, in local time
+    time.tzset()
     from tui.demo.world import demo_world
 
-    with demo_world():
-        shots = asyncio.run(shoot(out))
+    freeze_sts()
+    with demo_world() as world:
+        shots = asyncio.run(shoot(out, world))
     converted = [to_png(svg) for svg in shots]
     for svg, png in zip(shots, converted, strict=True):
         print(f"{svg}" + (f"  {svg.with_suffix('.png').name}" if png else "  (no PNG: "
