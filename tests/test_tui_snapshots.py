@@ -7,12 +7,10 @@ Regenerate after an intended change: ``pytest tests/test_tui_snapshots.py --snap
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 import pytest
 
-from profiles.model import Credentials, Session
-from tests.tui_world import T0, Clock, seeded, until
+from tests.tui_world import Clock, chained_by_hand, seeded, until
 from tui.board.app import RolecallApp
 from tui.screens.assume import AssumeModal
 
@@ -28,22 +26,10 @@ def utc(monkeypatch):
     time.tzset()
 
 
-def chained_by_hand(ws, clock: Clock) -> None:
-    """audit > BreakGlass in the member account, as the `c` key leaves it."""
-    parent = ws.cache.get(ws.engine.plan("audit").steps[-1].key)
-    ends = datetime.fromtimestamp(T0 + 45 * 60, UTC)
-    ws.cache.put(Session(
-        key="adhoc-breakglass", role="audit>BreakGlass", kind="role",
-        arn="arn:aws:sts::444444444444:assumed-role/BreakGlass/operator", expires_at=ends,
-        issued_at=datetime.fromtimestamp(T0 - 900, UTC), session_name="operator",
-        role_arn="arn:aws:iam::444444444444:role/BreakGlass", parent=parent.key,
-        region="us-east-1", credentials=Credentials("ASIAX", "s", "t", ends)))
-
-
 def app_for(world, clock: Clock, adhoc: bool = False) -> RolecallApp:
     ws = seeded(world, clock)
     if adhoc:
-        chained_by_hand(ws, clock)
+        chained_by_hand(ws)
     return RolecallApp(clock=clock, workspace=ws, auto_renew=False, ticking=False)
 
 

@@ -107,6 +107,23 @@ def seed(ws: Workspace, name: str, expires: float, session_name: str = "operator
     return parent
 
 
+def chained_by_hand(ws: Workspace, source: str = "audit", label: str = "audit>BreakGlass",
+                    role: str = "BreakGlass", ends: float = T0 + 45 * 60) -> Session:
+    """A session chained by hand from ``source`` (as the `c` key leaves it) to ``role``
+    in the member account. Fake secrets: display only."""
+    parent = ws.cache.get(ws.engine.plan(source).steps[-1].key)
+    assert parent is not None
+    expires = datetime.fromtimestamp(ends, UTC)
+    session = Session(
+        key=f"adhoc-{secrets.token_hex(4)}", role=label, kind="role",
+        arn=f"arn:aws:sts::444444444444:assumed-role/{role}/operator", expires_at=expires,
+        issued_at=datetime.fromtimestamp(T0 - 900, UTC), session_name="operator",
+        role_arn=f"arn:aws:iam::444444444444:role/{role}", parent=parent.key,
+        region="us-east-1", credentials=Credentials("ASIAX", "s", "t", expires))
+    ws.cache.put(session, ws.engine.stamp, ws.refresh_window)
+    return session
+
+
 def workspace(clock: Clock) -> Workspace:
     return Workspace(clock=clock, cache=SessionCache())
 
@@ -158,7 +175,11 @@ def line_texts(app) -> list[str]:
 
 
 def row_text(app, name: str) -> str:
-    return next(t for t in line_texts(app) if f"  {name} " in t)
+    """The line of role ``name`` (found by its ROLE cell, which may be shortened)."""
+    board = app.board_screen.board
+    column = board.columns(board.scrollable_content_region.width)[0]
+    role = board.shown(board.rows[name], column)
+    return next(t for t in line_texts(app) if t[2:2 + len(role)] == role)
 
 
 def cell(app, name: str, column: str):

@@ -21,7 +21,9 @@ LEAD = 2  # cells before the first column (the cursor's margin)
 STATE_W = 10  # "expiring", "refreshing…" is cut
 LEFT_W = 8  # "11:59:59", "expired"
 ROLE_MIN = 10
+ROLE_FAIR = 24  # a long role name gives way to the chain down to this
 CHAIN_MIN = 12
+CHAIN_FAIR = 20
 CHAIN_CLAIM = 30  # the chain length PROFILES waits for
 ELLIPSIS = "…"
 SEP = " › "
@@ -136,9 +138,10 @@ def layout(width: int, wanted: Widths, grouped: bool) -> tuple[Column, ...]:
     essential = STATE_W + GAP + LEFT_W
     account = 0 if grouped else wanted.alias
     chain = room - role - GAP - essential - GAP - (account + GAP if account else 0)
-    if chain < CHAIN_MIN:  # too narrow for a short chain: the role gives way, then none
-        cut = min(CHAIN_MIN - chain, role - ROLE_MIN)
-        role, chain = role - cut, chain + cut
+    for fair, least in ((CHAIN_FAIR, ROLE_FAIR), (CHAIN_MIN, ROLE_MIN)):
+        if chain < fair and role > least:  # a long name shares with the chain, down to
+            cut = min(fair - chain, role - least)  # a readable width, then to none
+            role, chain = role - cut, chain + cut
     profiles = max(8, wanted.profiles)
     if chain - profiles - GAP >= min(wanted.chain, CHAIN_CLAIM):
         chain -= profiles + GAP
@@ -147,7 +150,7 @@ def layout(width: int, wanted: Widths, grouped: bool) -> tuple[Column, ...]:
     if account and wanted.account > account and chain - GAP > wanted.chain:
         grow = min(wanted.account - account, chain - wanted.chain)
         account, chain = account + grow, chain - grow
-    cols = [Column("role", "ROLE", role)]
+    cols = [Column("role", "ROLE", role, middle=True)]
     if account:
         cols.append(Column("account", "ACCOUNT", account))
     if chain >= CHAIN_MIN:

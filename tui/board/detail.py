@@ -31,6 +31,8 @@ STATE_STYLE = {"active": "green", "expiring": "bold yellow", "expired": "dim", "
 NOTES = {"mfa": "MFA session", "chained": "chained, 1h cap", "role": "assumed role",
          "base": "base identity"}
 NOTE_W = max(len(n) for n in NOTES.values())
+LEFT_W = 8  # "11:59:59"
+LABEL_MIN = 16  # narrower than this for the hop labels, and the chain is stacked
 ARN_BREAKS = ":/"
 LABEL_BREAKS = ">/:-_. "
 
@@ -78,6 +80,7 @@ class Detail(Static):
         super().__init__("", id=id)
         self.styles_map = dict(STATE_STYLE)
         self.shown: object = Text("")
+        self._last: tuple | None = None
 
     def update(self, content="") -> None:  # type: ignore[override]
         self.shown = content
@@ -92,9 +95,14 @@ class Detail(Static):
             console.print(self.shown)
         return capture.get()
 
+    def on_resize(self) -> None:
+        if self._last is not None:  # the chain's layout depends on the width
+            self.show(*self._last)
+
     def show(self, row: RoleRow | None, hops: list[Hop], children: list[str], now: float,
              window: int, busy: str | None = None, mfa_mode: str = "session",
              source: str | None = None) -> None:
+        self._last = (row, hops, children, now, window, busy, mfa_mode, source)
         if row is None:
             self.update(Text("No role selected.\n\nEdit ~/.aws/config or the rolecall "
                              "catalog to add roles.", style="dim"))
@@ -153,18 +161,27 @@ class Detail(Static):
         return Group(*parts)
 
     def _chain(self, hops: list[Hop], now: float, window: int) -> Table:
-        """Hop, what it is, its countdown: the labels wrap, the other columns stay whole."""
+        """Hop, what it is, its countdown: the labels wrap at their separators, the other
+        columns stay whole; in a narrow pane what each hop is goes under its label."""
+        width = self.content_region.width or 60
+        stacked = width - NOTE_W - LEFT_W - 2 < LABEL_MIN
         chain = Table.grid(padding=(0, 1))
         chain.add_column(ratio=1)
-        chain.add_column(no_wrap=True, min_width=NOTE_W)
-        chain.add_column(justify="right", no_wrap=True, min_width=8)
+        if not stacked:
+            chain.add_column(no_wrap=True, min_width=NOTE_W)
+        chain.add_column(justify="right", no_wrap=True, min_width=LEFT_W)
         for index, hop in enumerate(hops):
             marker = ("  " * min(index - 1, 3) + "└ ") if index else ""
             label = "mfa:" + hop.label.rsplit("/", 1)[-1] if hop.kind == "mfa" else hop.label
             kind = "chained" if hop.kind == "role" and hop.chained else hop.kind
             left = Text("") if hop.kind == "base" else self._hop_left(hop, now, window)
-            chain.add_row(BreakAt(marker + label, LABEL_BREAKS, hang=len(marker)),
-                          Text(NOTES.get(kind, kind), style="dim"), left)
+            name = BreakAt(marker + label, LABEL_BREAKS, hang=len(marker))
+            note = Text(NOTES.get(kind, kind), style="dim")
+            if stacked:
+                chain.add_row(name, left)
+                chain.add_row(Text(" " * (len(marker) or 2)) + note, Text(""))
+            else:
+                chain.add_row(name, note, left)
         return chain
 
     def _mfa(self, row: RoleRow, mfa_hops: list[Hop], now: float, window: int) -> Table:

@@ -53,7 +53,7 @@ class Dialog(ModalScreen):
         width: 72; max-width: 100%; height: auto; max-height: 100%;
         padding: 0 1; border: thick $accent; background: $surface;
     }
-    Dialog #fields { height: auto; max-height: 1fr; }
+    Dialog #fields { height: auto; }
     Dialog .title { text-style: bold; margin-top: 1; }
     Dialog Label, Dialog .label { margin-top: 1; }
     Dialog .note { color: $text-warning; margin-top: 1; }
@@ -94,6 +94,22 @@ class Dialog(ModalScreen):
         first = next(iter(self.query(Input)), None)
         if first is not None:
             first.focus()
+        self.call_after_refresh(self._fit)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        """Cap the fields at what the screen leaves once the title, the buttons, the
+        border and the key bar are drawn: the buttons stay on screen, the fields scroll."""
+        box = self.query_one("#dialog")
+        fields = self.query_one("#fields")
+        others = sum(w.outer_size.height + w.styles.margin.height for w in box.children
+                     if w is not fields)
+        chrome = box.styles.gutter.height + self.query_one(KeyBar).outer_size.height
+        room = max(3, self.size.height - chrome - others)
+        if fields.styles.max_height is None or fields.styles.max_height.value != room:
+            fields.styles.max_height = room
 
     def action_cancel(self) -> None:
         self.dismiss(None)
