@@ -6,7 +6,6 @@ Service; the only stand-in is ``tui.board.app`` in the run_demo tests (another p
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -23,6 +22,7 @@ import boto3
 import pytest
 
 from tests.conftest import ISOLATED
+from tests.tui_world import Tmux
 from tui.demo import world as demo
 from tui.demo.world import EXTERNAL_ID, VENDOR, DemoWorld, demo_world
 
@@ -289,45 +289,64 @@ def demo_keyring_items(other_than: set[str] = frozenset()) -> list[str]:  # type
 
 
 @pytest.mark.skipif(not shutil.which("tmux"), reason="needs tmux")
-def test_rolecall_demo_in_a_terminal_assume_then_quit_leaves_nothing(operator_home, tmp_path):
-    """The README's first command with the real app: board, assume prod-deploy, quit."""
+def test_the_readme_tour_at_80x24_then_quit_leaves_nothing(operator_home, tmp_path):
+    """The README's demo tour, key for key, in a real 80x24 terminal: the hints are on
+    the board, every CLI command works in the `s` subshell, and after `q` nothing of the
+    sandbox remains (files, keyring items, including those the subshell made)."""
     others = set(demo_keyring_items())  # e.g. a module-scoped world still open
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
     status = tmp_path / "status"
-    env = {**os.environ, "TERM": "xterm-256color", "TMPDIR": str(tmpdir)}
-    env.pop("TMUX", None)
-    sock = f"/tmp/rolecall-demo-{os.getpid()}.sock"  # short: unix socket paths are limited
-    tmux = ["tmux", "-S", sock]  # a private server, so it has our environment
-    launch = f"{sys.executable} -m tui demo; echo $? > {status}; sleep 30"
-    subprocess.run([*tmux, "new-session", "-d", "-s", "demo", "-x", "160", "-y", "40", launch],
-                   env=env, check=True, cwd=operator_home)
+    env = {**os.environ, "TMPDIR": str(tmpdir), "SHELL": "/bin/sh",
+           "PATH": "/usr/bin:/bin"}  # no venv on the PATH: the demo puts rolecall there
+    term = Tmux("demo", f"{sys.executable} -m tui demo; echo $? > {status}; sleep 30",
+                (80, 24), env, operator_home)
     try:
-        def screen() -> str:
-            return subprocess.run([*tmux, "capture-pane", "-p", "-t", "demo"],
-                                  capture_output=True, text=True).stdout
-
-        def keys(*names: str) -> None:
-            subprocess.run([*tmux, "send-keys", "-t", "demo", *names], check=True)
-
-        wait_for(lambda: "12 roles in 6 accounts" in screen(), screen)
+        term.wait("rolecall demo · 12 roles in 6 accounts")
+        assert "sandbox AWS" in term.screen()  # the welcome notice, inside the board
         assert [p.name[:14] for p in tmpdir.iterdir()] == ["rolecall-demo-"]
-        keys("/")
-        wait_for(lambda: "filter: name" in screen(), screen)
-        keys("-l", "prod-deploy")
-        wait_for(lambda: "1 shown" in screen(), screen)
-        keys("Enter")
-        keys("Enter")
-        wait_for(lambda: "Assume prod-deploy" in screen(), screen)
-        keys("Enter")
-        wait_for(lambda: "2 live" in screen(), screen)  # ci and prod-deploy
-        assert len(demo_keyring_items(others)) == 2
-        keys("q")
-        wait_for(status.exists, screen)
+        term.keys("/")
+        term.wait("filter: name")
+        assert "⏎ Assume first match" in term.screen()  # the bar says what keys do here
+        term.keys("-l", "prod-admin")
+        term.wait("1 shown")
+        term.keys("Enter")  # assumes the match: the dialog asks for the MFA code
+        term.wait("Assume prod-admin")
+        assert "demo: any 6 digits work" in term.screen()
+        term.keys("-l", "123456")
+        term.keys("Enter")
+        term.wait("1 live")
+        assert len(demo_keyring_items(others)) == 2  # the MFA session and prod-admin
+        term.keys("w")
+        term.wait("Write prod-admin to the credentials file")
+        term.keys("Enter")
+        term.wait("wrote [prod-admin]")
+        term.keys("s")
+        term.wait("every rolecall command works here")
+        for index, command in enumerate(("rolecall list --json", "rolecall assume audit",
+                                         "rolecall env dev-admin", "rolecall sessions --json",
+                                         "rolecall shell audit")):
+            term.keys("-l", f"{command} > {out}/{index}.out 2>&1; echo $? > {out}/{index}.rc")
+            term.keys("Enter")
+            wait_for(lambda i=index: (out / f"{i}.rc").exists(), term.screen)
+        codes = [int((out / f"{i}.rc").read_text()) for i in range(5)]
+        assert codes == [0, 0, 0, 0, 2], [(out / f"{i}.out").read_text() for i in range(5)]
+        assert len(json.loads((out / "0.out").read_text())) == len(ROLES)
+        assert "AWS_SESSION_TOKEN" in (out / "2.out").read_text()
+        roles = {s["role"] for s in json.loads((out / "3.out").read_text())}
+        assert {"prod-admin", "audit", "dev-admin"} <= roles
+        assert "already inside a rolecall shell" in (out / "4.out").read_text()
+        term.keys("-l", "exit")
+        term.keys("Enter")
+        term.wait("exited with")  # the notice wraps at 80 columns: "... status 0"
+        assert "status 0" in term.screen()
+        assert len(demo_keyring_items(others)) == 4  # audit and dev-admin too
+        term.keys("q")
+        wait_for(status.exists, term.screen)
     finally:
-        subprocess.run([*tmux, "kill-server"], capture_output=True)
-        with contextlib.suppress(OSError):
-            os.unlink(sock)
+        term.close()
     assert status.read_text().strip() == "0"
     assert list(tmpdir.iterdir()) == []
     assert demo_keyring_items(others) == []

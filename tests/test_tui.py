@@ -327,6 +327,38 @@ async def test_command_palette_runs_actions_on_a_named_role(world):
         await settle(app, pilot)
 
 
+async def test_palette_offers_session_verbs_only_for_live_sessions(world):
+    from tui.board.palette import RoleCommands
+
+    clock = Clock()
+    app = RolecallApp(clock=clock, workspace=seeded(world, clock), auto_renew=False,
+                      ticking=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.board_screen.loaded()
+        provider = RoleCommands(app.screen)
+
+        async def verbs(query: str) -> dict[str, set[str]]:
+            found: dict[str, set[str]] = {}
+            source = provider.search(query) if query else provider.discover()
+            hits = [h async for h in source]
+            for hit in hits:
+                verb, name = str(hit.prompt).split(": ", 1)
+                found.setdefault(name, set()).add(verb)
+            return found
+
+        for query in ("", "write", "shell", "chain"):
+            found = await verbs(query)
+            for name in ("member-ro", "prod-admin"):  # expired, none
+                assert not found.get(name, set()) & {"write", "shell", "chain"}, (query, name)
+            if query:
+                assert query in found["prod-deploy"] and query in found["audit"]
+        found = await verbs("")
+        assert found["prod-admin"] == {"assume"} and found["prod-deploy"] >= {"write", "shell"}
+        clock.advance(700)  # prod-deploy expired too
+        assert "write" not in (await verbs("write")).get("prod-deploy", set())
+        await pilot.pause()
+
+
 async def test_quit_and_load_errors(world):
     world.write_config("[profile broken\nrole_arn = nope\n")
     app = RolecallApp(clock=Clock(), ticking=False)
@@ -381,17 +413,35 @@ def test_seed_helper_is_deterministic(world):
     assert ws.engine.cached("member-ro") is None  # inside the window
 
 
-async def test_screenshot_png_font_is_monospace_on_cells(world):
-    """The PNG converter gets an installed monospace font spaced to one cell per
-    character (a proportional fallback squeezed the header off its columns)."""
-    from tui.demo.screenshots import _advance, _mono_svg
+async def test_screenshot_png_puts_every_character_on_its_cell(world):
+    """The PNG converter gets an installed monospace font and an x position for each
+    character on Textual's cell grid (converters ignore ``textLength``, so bold runs and
+    fallback fonts drifted off their columns)."""
+    import html
+    import re
+
+    from rich.cells import cell_len
+
+    from tui.demo.screenshots import _mono_svg
 
     app = RolecallApp(clock=Clock(), workspace=seeded(world, Clock()), auto_renew=False,
                       ticking=False)
     async with app.run_test(size=SIZE) as pilot:
         await app.board_screen.loaded()
         await pilot.pause()
-        svg = _mono_svg(app.export_screenshot())
-    assert "Fira Code, monospace" not in svg
-    spacing = float(svg.split("DejaVu Sans Mono")[1].split("letter-spacing: ")[1].split("px")[0])
-    assert abs(_advance(20) + spacing - 0.61 * 20) < 1e-3
+        original = app.export_screenshot()
+    svg = _mono_svg(original)
+    assert "Fira Code, monospace" not in svg and "DejaVu Sans Mono" in svg
+    cell = None
+    runs = re.findall(r'<text[^>]*\bx="([\d. ]+)"[^>]*>([^<]*)</text>', svg)
+    placed = [(xs.split(), html.unescape(body)) for xs, body in runs if " " in xs]
+    assert len(placed) > 20
+    assert not any("textLength" in tag for tag, body in re.findall(
+        r"(<text[^>]*>)([^<]*)</text>", svg) if body.strip())
+    for xs, text in placed:
+        assert len(xs) == len(text)
+        steps = [float(b) - float(a) for a, b in zip(xs, xs[1:], strict=False)]
+        widths = [cell_len(c) for c in text[:-1]]
+        for step, width in zip(steps, widths, strict=True):
+            cell = cell or step / width
+            assert abs(step - width * cell) < 0.02, (text, step, cell)

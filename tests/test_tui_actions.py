@@ -253,6 +253,9 @@ async def test_write_profile_then_unmanaged_name_needs_confirmation(world):
         app.screen.query_one("#profile", Input).value = "mine"
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        asked = texts(app.screen)  # the question names the profile and the file
+        assert "Replace profile [mine]?" in asked
+        assert f"[mine] in {world.credentials} was not written by rolecall" in asked
         await pilot.press("n")
         await settle(app, pilot)
         assert "AKIAHAND" in world.credentials.read_text()

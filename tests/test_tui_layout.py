@@ -170,13 +170,16 @@ async def test_selected_line_meets_wcag_aa_contrast(world):
         screen = app.board_screen
         await screen.loaded()
         board = screen.board
-        for name in ("prod-deploy", "dev-deploy", "member-ro", LONG):  # active, expiring...
-            board.select(name)
-            for focused in (True, False):
-                (board.focus if focused else screen.detail.focus)()
+        ratios: set[float] = set()
+        for focused in (True, False):
+            if not focused:
+                await pilot.press("slash")  # the filter has the focus, the list does not
+            assert board.has_focus is focused
+            for name in ("prod-deploy", "dev-deploy", "member-ro", LONG):  # active...
+                board.select(name)
                 await pilot.pause()
                 y = next(y for y in range(board.size.height)
-                         if f"  {name} " in "".join(s.text for s in board.render_line(y)))
+                         if f"  {name[:8]}" in "".join(s.text for s in board.render_line(y)))
                 for segment in board.render_line(y):
                     style = segment.style
                     if not segment.text.strip() or style is None:
@@ -184,6 +187,8 @@ async def test_selected_line_meets_wcag_aa_contrast(world):
                     fg, bg = (Color.from_rich_color(c) for c in (style.color, style.bgcolor))
                     ratio = contrast(fg, bg)
                     assert ratio >= 4.5, (name, focused, segment.text, ratio)
+                    ratios.add(round(ratio, 1))
+        assert len(ratios) == 2, ratios  # one style a line: focused, and not
 
 
 async def test_detail_chain_keeps_its_columns_and_arns_wrap_at_separators(world):

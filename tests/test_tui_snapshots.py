@@ -1,5 +1,5 @@
-"""Snapshots of the main views (pytest-textual-snapshot), with a fixed clock, fixed
-session expiries and UTC, so every run draws the same screen.
+"""Snapshots of the main views (pytest-textual-snapshot) at 140x40 and 80x24, with a
+fixed clock, fixed session expiries and UTC, so every run draws the same screen.
 
 Regenerate after an intended change: ``pytest tests/test_tui_snapshots.py --snapshot-update``.
 """
@@ -14,7 +14,8 @@ from tests.tui_world import Clock, chained_by_hand, seeded, until
 from tui.board.app import RolecallApp
 from tui.screens.assume import AssumeModal
 
-SIZE = (150, 36)
+LARGE, SMALL = (140, 40), (80, 24)
+LONG = "audit>member-readonly-breakglass"
 
 
 @pytest.fixture
@@ -29,37 +30,37 @@ def utc(monkeypatch):
 def app_for(world, clock: Clock, adhoc: bool = False) -> RolecallApp:
     ws = seeded(world, clock)
     if adhoc:
-        chained_by_hand(ws)
+        chained_by_hand(ws, "audit", LONG, "MemberReadOnlyBreakGlass")
     return RolecallApp(clock=clock, workspace=ws, auto_renew=False, ticking=False)
 
 
-def test_board(world, utc, snap_compare):
-    clock = Clock()
-    app = app_for(world, clock)
-
+def selected(name: str, *keys: str):
     async def ready(pilot):
+        app = pilot.app
         await app.board_screen.loaded()
-        app.board_screen.board.select("prod-deploy")
+        app.board_screen.board.select(name)
+        await pilot.press(*keys) if keys else None
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+    return ready
 
 
-def test_detail_with_chain(world, utc, snap_compare):
-    clock = Clock()
-    app = app_for(world, clock, adhoc=True)
-
-    async def ready(pilot):
-        await app.board_screen.loaded()
-        app.board_screen.board.select("audit>BreakGlass")
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+@pytest.mark.parametrize("size", [LARGE, SMALL], ids=["140x40", "80x24"])
+def test_board(world, utc, snap_compare, size):
+    app = app_for(world, Clock(), adhoc=True)
+    assert snap_compare(app, terminal_size=size, run_before=selected("prod-deploy"))
 
 
-def test_assume_modal_with_mfa(world, utc, snap_compare):
-    clock = Clock()
-    app = app_for(world, clock)
+@pytest.mark.parametrize("size", [LARGE, SMALL], ids=["140x40", "80x24"])
+def test_detail_with_chain(world, utc, snap_compare, size):
+    app = app_for(world, Clock(), adhoc=True)
+    keys = ("p",) if size == SMALL else ()  # the pane is shown by hand under 100 columns
+    assert snap_compare(app, terminal_size=size, run_before=selected(LONG, *keys))
+
+
+@pytest.mark.parametrize("size", [LARGE, SMALL], ids=["140x40", "80x24"])
+def test_assume_modal_with_mfa(world, utc, snap_compare, size):
+    app = app_for(world, Clock())
 
     async def ready(pilot):
         await app.board_screen.loaded()
@@ -69,28 +70,27 @@ def test_assume_modal_with_mfa(world, utc, snap_compare):
         await pilot.press(*"12")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+    assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
 def test_filter(world, utc, snap_compare):
-    clock = Clock()
-    app = app_for(world, clock)
+    app = app_for(world, Clock())
 
     async def ready(pilot):
         await app.board_screen.loaded()
         await pilot.press("slash", *"prod")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+    assert snap_compare(app, terminal_size=LARGE, run_before=ready)
 
 
-def test_help(world, utc, snap_compare):
-    clock = Clock()
-    app = app_for(world, clock)
+@pytest.mark.parametrize("size", [LARGE, SMALL], ids=["140x40", "80x24"])
+def test_help(world, utc, snap_compare, size):
+    app = app_for(world, Clock())
 
     async def ready(pilot):
         await app.board_screen.loaded()
         await pilot.press("question_mark")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+    assert snap_compare(app, terminal_size=size, run_before=ready)

@@ -7,6 +7,7 @@ answer. Every name on screen goes through ``Content``/``Text`` or ``say``: liter
 
 from __future__ import annotations
 
+import configparser
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +16,10 @@ from textual.app import SuspendNotSupported
 from profiles import paths
 from profiles.durations import format_countdown
 from profiles.errors import RolecallError, UsageError
+from profiles.output import environment
 from tui.board.jobs import Jobs
-from tui.board.table import row_error
+from tui.board.render import row_error
+from tui.board.shell import nested_guard, run_shell
 
 if TYPE_CHECKING:
     from profiles.model import Session
@@ -31,10 +34,9 @@ if TYPE_CHECKING:
 class RoleActions(Jobs):
     """What the board's keys do to the selected role."""
 
-    def _init_actions(self) -> None:
-        self.asked: dict[str, int] = {}  # role -> the duration the operator asked for
-        self.denied: set[str] = set()  # denied with no external id: the dialog offers one
-        self.chain_options: dict[str, str | None] = {}  # ad-hoc label -> its external id
+    asked: dict[str, int]  # role -> the duration the operator asked for (renewals too)
+    denied: set[str]  # denied with no external id configured: the dialog offers one
+    chain_options: dict[str, str | None]  # ad-hoc chain label -> the external id it used
 
     def _selected(self, need_session: bool = False) -> RoleRow | None:
         if self.ws is None or self.snap is None or self.board is None:
@@ -78,12 +80,12 @@ class RoleActions(Jobs):
         denied = name in self.denied
 
         def needs() -> Any:
-            from tui.screens.assume import needs_of
+            from tui.screens.assume import needs_of  # dialogs load on first use
 
             return needs_of(ws, name, denied, self.rc.hints.mfa)
 
         def ask(found: Any) -> None:
-            from tui.screens.assume import AssumeModal
+            from tui.screens.assume import AssumeModal  # dialogs load on first use
 
             self.app.push_screen(AssumeModal(found), self._assume_chosen)
 
@@ -152,7 +154,7 @@ class RoleActions(Jobs):
         row = self._selected(need_session=True)
         if row is None or self.ws is None:
             return
-        from tui.screens.chain import ChainModal
+        from tui.screens.chain import ChainModal  # dialogs load on first use
 
         self.app.push_screen(ChainModal(row.name, sorted(self.ws.inventory.roles)),
                              self._chain_chosen)
@@ -192,19 +194,10 @@ class RoleActions(Jobs):
         row = self._selected(need_session=True)
         if row is None:
             return
-        from tui.screens.write import WriteModal
+        from tui.screens.write import WriteModal  # dialogs load on first use
 
         self.app.push_screen(WriteModal(row.name, str(paths.aws_credentials_file())),
                              self._write_chosen)
-
-    def _credentials(self, row: RoleRow) -> Session:
-        """The row's session with its secrets (a keyring read: workers only)."""
-        assert self.ws is not None and row.session is not None
-        session = self.ws.cache.get(row.session.key)
-        if session is None or session.credentials is None:
-            raise UsageError(f"the session of {row.name} is no longer in the keyring",
-                             fix="press enter to assume it again")
-        return session
 
     def _write_chosen(self, request: WriteRequest | None, force: bool = False) -> None:
         if request is None or self.ws is None:
@@ -216,7 +209,7 @@ class RoleActions(Jobs):
         target = paths.aws_credentials_file()
 
         def job() -> object:
-            session = self._credentials(row)
+            session = credentials_of(ws, row)
             try:
                 return ws.write(row.name, session, request.profile, force=force)
             except UsageError:
@@ -226,7 +219,7 @@ class RoleActions(Jobs):
 
         def done(outcome: object) -> None:
             if outcome is None:
-                from tui.screens.confirm import replace_profile
+                from tui.screens.confirm import replace_profile  # on first use
 
                 self.app.push_screen(replace_profile(request.profile, str(target)),
                                      lambda yes: self._write_chosen(request, True) if yes
@@ -240,8 +233,6 @@ class RoleActions(Jobs):
     # -- shell, forget --------------------------------------------------------------------
 
     def action_shell(self) -> None:
-        from tui.board.shell import nested_guard
-
         try:
             nested_guard()
         except UsageError as exc:
@@ -254,10 +245,8 @@ class RoleActions(Jobs):
                         partial(self.open_shell, row.name), verb="shell")
 
     def _shell_env(self, row: RoleRow) -> dict[str, str]:
-        from profiles.output import environment
-
         assert self.ws is not None
-        session = self._credentials(row)
+        session = credentials_of(self.ws, row)
         if self._source(row.name):
             assert session.credentials is not None
             return environment.build(row.name, session.credentials.to_process_json(),
@@ -266,8 +255,6 @@ class RoleActions(Jobs):
 
     def open_shell(self, name: str, variables: dict[str, str]) -> None:
         """Suspend the TUI, run $SHELL with the session, come back when it exits."""
-        from tui.board.shell import run_shell
-
         try:
             with self.app.suspend():
                 print(f"rolecall: shell with {name}; exit to return to the board", flush=True)
@@ -293,11 +280,19 @@ class RoleActions(Jobs):
                                               f"{row.name}"), verb="forget")
 
 
+def credentials_of(ws: Any, row: RoleRow) -> Session:
+    """The row's session with its secrets (a keyring read: workers only)."""
+    assert ws is not None and row.session is not None
+    session = ws.cache.get(row.session.key)
+    if session is None or session.credentials is None:
+        raise UsageError(f"the session of {row.name} is no longer in the keyring",
+                         fix="press enter to assume it again")
+    return session
+
+
 def _unmanaged_section(path: Any, profile: str) -> bool:
     """Whether the credentials file holds a section ``profile`` rolecall did not write."""
-    import configparser
-
-    from profiles.output import credfile
+    from profiles.output import credfile  # the writer, in the worker that writes
 
     parser = configparser.RawConfigParser(default_section="\x00", interpolation=None,
                                           strict=False)

@@ -95,7 +95,7 @@ class RolecallApp(App[int]):
         self.board_screen.run_on(verb, name)
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen, help_rows
+        from tui.screens.help import HelpScreen, help_rows  # screens load on first use
 
         if isinstance(self.screen, HelpScreen):
             return
@@ -130,7 +130,7 @@ class RolecallApp(App[int]):
         if threading.current_thread() is threading.main_thread():
             raise UsageError(f"{role} needs an MFA code for {serial}",
                              fix="assume it from the board")
-        from tui.screens.mfa import MfaModal
+        from tui.screens.mfa import MfaModal  # screens load on first use
 
         future: Future = Future()
         self._pending.append(future)

@@ -21,7 +21,7 @@ from textual.widgets import Static
 from profiles.durations import format_countdown
 from profiles.model import iso, session_state
 from tui.board.columns import chain_text
-from tui.board.table import WARNING_TAGS, row_error
+from tui.board.render import WARNING_TAGS, row_error
 
 if TYPE_CHECKING:
     from profiles.workspace import RoleRow
@@ -126,7 +126,7 @@ class Detail(Static):
         facts.add_column()
         facts.add_row("account", acct)
         facts.add_row("role", BreakAt(row.role_arn))
-        facts.add_row("chain", BreakAt(chain_text(row.chain), " "))
+        facts.add_row("chain", BreakAt(chain_text(row.chain), LABEL_BREAKS))
         if source is not None:
             facts.add_row("from", Text(f"chained by hand from {source}"))
         session = row.session

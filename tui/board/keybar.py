@@ -1,11 +1,11 @@
 """The key hints line at the bottom of a screen: one widget drawing one line.
 
 Textual's ``Footer`` mounts a widget per key (eleven here), which was a tenth of the
-board's first frame; this draws the same hints — the screen's shown bindings, or the
-hints a dialog declares (``key_hints()``), the command palette's key on the right — and
-a click on a hint presses its key. When the line is too narrow, hints give way in the
-order of the screen's ``HINT_PRIORITY`` (binding ids; help is listed first so the rest
-stay one key away), keeping their order on the line.
+board's first frame; this draws the same hints: the screen's shown bindings, or the
+hints a screen declares (``key_hints()``: a dialog's, the filter's), with the command
+palette's key on the right; a click on a hint presses its key. When the line is too
+narrow, hints give way in the order of the screen's ``HINT_PRIORITY`` (binding ids;
+help is kept first so the rest stay one key away), keeping their order on the line.
 """
 
 from __future__ import annotations
@@ -67,8 +67,9 @@ class KeyBar(Widget, can_focus=False):
         """``(key, key display, description, enabled)`` of each hint, and of the
         command palette's (drawn on the right) if the screen has it."""
         declared = getattr(self.screen, "key_hints", None)
+        declared = declared() if declared is not None else None
         if declared is not None:
-            return [(key, shown, text, True) for key, shown, text in declared()], None
+            return [(key, shown, text, True) for key, shown, text in declared], None
         app = self.app
         active = self.screen.active_bindings
         palette_key = app.COMMAND_PALETTE_BINDING

@@ -9,6 +9,7 @@ workers. Time comes from the app's injected clock, so countdowns are determinist
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -19,11 +20,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from profiles.errors import RolecallError
 from tui.board.actions import RoleActions
 from tui.board.detail import Detail
+from tui.board.filter import FilterKeys
 from tui.board.keybar import KeyBar
 from tui.board.table import Board
 
@@ -38,18 +40,7 @@ RETRY_AFTER = 60  # after a failed or declined renewal, wait this long
 PANE_MIN_WIDTH = 100  # narrower terminals start with the detail pane hidden
 
 
-class FilterInput(Input):
-    """The `/` field: ``enter`` assumes the highlighted role, ``down`` goes to the list
-    keeping the filter, ``escape`` clears it (a board binding)."""
-
-    BINDINGS = [Binding("down", "to_board", "To the list", show=False)]
-
-    def action_to_board(self) -> None:
-        board = self.screen.query_one(Board)
-        board.focus()
-
-
-class BoardScreen(RoleActions, Screen):
+class BoardScreen(RoleActions, FilterKeys, Screen):
     """Every role, its session and countdown; the selected one in the detail pane."""
 
     BINDINGS = [
@@ -87,7 +78,9 @@ class BoardScreen(RoleActions, Screen):
         self._retry_at: dict[str, float] = {}
         self._auto_running = False
         self._loaded = threading.Event()
-        self._init_actions()
+        self.asked: dict[str, int] = {}
+        self.denied: set[str] = set()
+        self.chain_options: dict[str, str | None] = {}
 
     @property
     def rc(self) -> RolecallApp:
@@ -196,8 +189,6 @@ class BoardScreen(RoleActions, Screen):
 
     async def loaded(self, timeout: float = 30) -> None:
         """Wait until the first snapshot (or load failure) has been applied."""
-        import asyncio
-
         deadline = time.monotonic() + timeout
         while not self._loaded.is_set():
             if time.monotonic() > deadline:
@@ -233,9 +224,10 @@ class BoardScreen(RoleActions, Screen):
         live = sum(1 for r in rows if r.session and r.session.seconds_left(now) > 0)
         accounts = len({r.account.id for r in rows})
         text = (f"{self.rc.hints.banner or 'rolecall'} · {len(rows)} roles in {accounts} "
-                f"accounts · {live} live · sort: {self.board.sort} (o)")
-        if self.board.query:
+                f"accounts · {live} live")
+        if self.board.query:  # before the sort: at 80 columns the line is cut at the end
             text += f" · filter “{self.board.query}”: {len(self.board.visible_names)} shown"
+        text += f" · sort: {self.board.sort} (o)"
         self.query_one("#top", Static).update(Text(text))
 
     def show_detail(self) -> None:
@@ -282,29 +274,7 @@ class BoardScreen(RoleActions, Screen):
                 return row.name
         return None
 
-    # -- filter, sort, routing ------------------------------------------------------------
-
-    async def action_filter(self) -> None:
-        field = self.filter_field()
-        if field is None:  # mounted on first use: the first frame does without it
-            field = FilterInput(placeholder="filter: name, account, alias, tag or ARN",
-                                id="filter")
-            await self.mount(field, before="#main")  # awaited: the next keys land in it
-        field.display = True
-        self.set_focus(field)
-
-    def filter_field(self) -> Input | None:
-        return next(self.query("#filter").results(Input), None)
-
-    def action_clear_filter(self) -> None:
-        field = self.filter_field()
-        if field is not None and (field.value or field.display):
-            field.value = ""
-            field.display = False
-            if self.board is not None:
-                self.board.set_query("")
-                self.board.focus()
-            self.update_status()
+    # -- sort, routing --------------------------------------------------------------------
 
     def action_sort(self) -> None:
         if self.board is not None:
@@ -316,23 +286,6 @@ class BoardScreen(RoleActions, Screen):
         """Run an action on a named role (the command palette routes here)."""
         if self.board is not None and self.board.select(name):
             getattr(self, f"action_{verb}")()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        if self.board is not None:
-            self.board.set_query(event.value)
-            self.update_status()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self, event: Input.Submitted) -> None:
-        """``enter`` in the filter assumes the highlighted role, as it does on the list."""
-        if self.board is None:
-            return
-        if not event.value:
-            event.input.display = False
-        self.board.focus()
-        if event.value and self.board.selected is not None:
-            self.action_assume()
 
     @on(Board.Highlighted)
     def _highlighted(self, event: Board.Highlighted) -> None:

@@ -29,6 +29,12 @@ from xml.sax.saxutils import escape
 
 from rich.cells import cell_len
 
+from profiles.sessions.cache import SessionCache
+from profiles.workspace import Workspace
+from tui.board.app import RolecallApp
+from tui.demo.world import demo_world, hints
+from tui.screens.assume import AssumeModal
+
 SIZE = (140, 40)
 SMALL = (80, 24)
 FROZEN = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC).timestamp()
@@ -74,7 +80,7 @@ def to_png(svg: Path) -> bool:
     text = _mono_svg(svg.read_text())
     png = svg.with_suffix(".png")
     try:
-        import cairosvg
+        import cairosvg  # an optional extra (rolecall[screenshots])
 
         cairosvg.svg2png(bytestring=text.encode(), write_to=str(png), output_width=1800)
         return True
@@ -89,7 +95,7 @@ def to_png(svg: Path) -> bool:
 
 def freeze_sts() -> None:
     """moto's STS (in this process) issues expiries from ``FROZEN``, as the clocks."""
-    import moto.sts.models
+    import moto.sts.models  # an optional extra (rolecall[demo])
 
     frozen = datetime.fromtimestamp(FROZEN, UTC).replace(tzinfo=None)  # moto's are naive
     moto.sts.models.utcnow = lambda: frozen  # type: ignore[attr-defined]
@@ -109,12 +115,6 @@ def sessions(ws) -> None:
 
 
 async def shoot(out: Path, world) -> list[Path]:
-    from profiles.sessions.cache import SessionCache
-    from profiles.workspace import Workspace
-    from tui.board.app import RolecallApp
-    from tui.demo.world import hints
-    from tui.screens.assume import AssumeModal
-
     clock = [FROZEN]
     ws = Workspace(clock=lambda: clock[0], cache=SessionCache(memory_only=True))
     sessions(ws)
@@ -176,8 +176,6 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     os.environ["TZ"] = "UTC"  # expiries in the detail pane, in local time
     time.tzset()
-    from tui.demo.world import demo_world
-
     freeze_sts()
     with demo_world() as world:
         shots = asyncio.run(shoot(out, world))

@@ -31,7 +31,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from profiles.errors import UsageError
+from profiles.errors import RolecallError, UsageError
+from tui.board.hints import Hints
 
 REGION = "us-east-1"
 MANAGEMENT = "111122223333"  # the organisation's management account
@@ -106,7 +107,7 @@ class _Admin:
     session, so neither the user's profiles nor boto3's default session are involved)."""
 
     def __init__(self, url: str) -> None:
-        import boto3
+        import boto3  # the demo's own admin clients: only when seeding
 
         self.url = url
         self.session = boto3.session.Session(aws_access_key_id="demo",
@@ -295,8 +296,7 @@ def _environ(changes: dict[str, str], removed: tuple[str, ...]) -> Iterator[None
 
 def _forget_sessions(world: DemoWorld) -> None:
     """Drop every demo session (and any orphaned secret) from the demo's keyring service."""
-    from profiles.errors import RolecallError
-    from profiles.sessions.cache import SessionCache
+    from profiles.sessions.cache import SessionCache  # the keyring stack: only at the end
 
     cache = SessionCache(state_dir=world.state, service=world.service)
     try:
@@ -313,7 +313,7 @@ def demo_world() -> Iterator[DemoWorld]:
 
     moto's state is process-wide, so the server is reset on entry and on exit.
     """
-    from moto.server import ThreadedMotoServer
+    from moto.server import ThreadedMotoServer  # an optional extra (rolecall[demo])
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -362,8 +362,6 @@ def command_shim(world: DemoWorld) -> Path:
 
 def hints(world: DemoWorld):
     """What the board says about the sandbox, inside the board (stderr is hidden)."""
-    from tui.board.hints import Hints
-
     return Hints(
         banner="rolecall demo",
         welcome=(f"A sandbox AWS on 127.0.0.1: nothing of yours is touched. MFA codes: "
@@ -377,7 +375,7 @@ def hints(world: DemoWorld):
 def run_demo() -> int:
     """Open the board on the demo world; clean up however it ends (SIGTERM and SIGHUP too)."""
     try:
-        import moto.server  # noqa: F401
+        import moto.server  # noqa: F401 - an optional extra: say how to get it
     except ImportError:
         raise UsageError("the demo needs moto", fix="pip install 'rolecall[demo]'") from None
     previous = {s: signal.signal(s, _exit_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
@@ -386,7 +384,7 @@ def run_demo() -> int:
             print(f"rolecall: demo sandbox at {world.url}, files in {world.root} "
                   f"(MFA codes: {MFA_CODE_HINT})", file=sys.stderr)
             command_shim(world)
-            from tui.board.app import run_app
+            from tui.board.app import run_app  # Textual, once the world is up
 
             status = run_app(hints=hints(world))
         print(f"rolecall: demo over; its sandbox, files and sessions are gone "

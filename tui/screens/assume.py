@@ -17,7 +17,7 @@ from textual.widgets import Button, Input, Static
 
 from profiles.durations import CHAIN_CAP, format_duration
 from profiles.errors import UsageError
-from profiles.sessions.engine import check_mfa_code
+from profiles.sessions.engine import DEFAULT_DURATION, check_mfa_code
 from tui.screens.dialog import Dialog, literal, parse_duration_field
 
 if TYPE_CHECKING:
@@ -51,8 +51,6 @@ class AssumeRequest:
 
 def needs_of(ws: Workspace, name: str, denied: bool, mfa_hint: str = "") -> AssumeNeeds:
     """What the dialog must ask for ``name`` (``needs_mfa`` reads the keyring: a worker)."""
-    from profiles.sessions.engine import DEFAULT_DURATION
-
     role = ws.inventory.role(name)
     plan = ws.engine.plan(name)
     limit = ws.engine.max_duration(name)
