@@ -436,12 +436,9 @@ def test_shell_under_tmux_returns_to_the_board(world, tmp_path):
                 {**os.environ, "SHELL": "/bin/sh"}, world.home)
     try:
         term.wait(condition=lambda: "prod-deploy" in term.screen() and "active" in term.screen())
-        term.keys("/")
-        term.wait("filter: name")
-        term.keys("-l", "prod-deploy")
+        term.keys("-l", "/prod-deploy")  # typed fast: no key lost to the list
         term.wait("1 shown")
-        term.keys("Down")  # to the list, keeping the filter (enter would assume)
-        term.keys("s")
+        term.keys("Down", "s")  # to the list, keeping the filter; s reaches the list
         wait_for(marker.exists, show=term.screen)
         assert marker.read_text().strip() == "prod-deploy"
         term.wait("exited with status 0")

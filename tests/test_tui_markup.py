@@ -15,6 +15,7 @@ import os
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from rich.cells import cell_len
 from textual.widgets._toast import Toast
 
 from profiles.sessions.cache import SessionCache
@@ -29,7 +30,8 @@ EXAMPLES = max(6, int(os.environ.get("ROLECALL_PROPERTY_EXAMPLES", "60")) // 6)
 PIECES = st.sampled_from(["[", "]", "[/]", "[bold]", "[b]x[/b]", "[/b]", "\\", "[red]",
                           "]]", "[link=https://x]", "$name", "a", "dev", "-", "😀", "界",
                           "é", "x", "@"])
-NAME = st.lists(PIECES, min_size=1, max_size=5).map(lambda p: "r" + "".join(p))
+NAME = st.lists(PIECES, min_size=1, max_size=5).map(lambda p: "r" + "".join(p)).filter(
+    lambda name: cell_len(name) <= 30)  # whole in the ROLE column (40 cells at most)
 TAG = st.lists(PIECES, min_size=1, max_size=3).map("".join)
 ACCOUNT = "111111111111"
 

@@ -95,6 +95,9 @@ async def test_renewals_keep_the_duration_asked_for(world):
 
 
 async def test_memory_only_keyring_notice_comes_once(world, monkeypatch):
+    from profiles.sessions import keyring_store
+
+    monkeypatch.setattr(keyring_store, "_given", set())  # as in a fresh process
     organisation(world)
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={world.home}/no-such-bus")
     clock = Clock(time.time())

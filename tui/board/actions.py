@@ -97,10 +97,9 @@ class RoleActions(Jobs):
         ws = self.ws
         if request.duration is not None:
             self.asked[request.role] = request.duration
-        fresh = request.duration is not None or request.external_id is not None
+        # A cached session asked with other options is a miss (the core's rule).
         job = partial(ws.assume, request.role, duration=request.duration,
-                      external_id=request.external_id, mfa_code=request.mfa_code,
-                      refresh=fresh)
+                      external_id=request.external_id, mfa_code=request.mfa_code)
         self.background(request.role, "assuming…", job, partial(self._assumed, request.role),
                         verb="assume", failed=partial(self._assume_failed, request))
 
@@ -132,12 +131,14 @@ class RoleActions(Jobs):
             self._refresh(row.name)
 
     def _refresh(self, name: str, auto: bool = False) -> None:
-        """A new session now, with the duration the operator last asked for."""
+        """A new session now, with the duration the operator asked for (this board's, or
+        the one the session records from whoever assumed it)."""
         ws = self.ws
         assert ws is not None
-        duration = self.asked.get(name)
+        row = self.row(name)
+        recorded = row.session.params.get("requested") if row and row.session else None
+        duration = self.asked.get(name) or recorded
         if source := self._source(name):
-            row = self.row(name)
             assert row is not None
             external = self.chain_options.get(name)
             job = partial(ws.chain, source, row.role_arn, label=name, duration=duration,

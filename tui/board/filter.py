@@ -1,23 +1,21 @@
 """The board's `/` filter: a field mounted on first use above the list (a mixin of
 ``BoardScreen``). ``enter`` assumes the first match, as it does on the list; ``down``
-goes to the list keeping the filter; ``escape`` clears it."""
+goes to the list keeping the filter; ``escape`` clears it.
+
+`/`, ``down`` and ``escape`` are the screen's priority bindings: Textual forwards each
+key to the widget focused when the key arrives, and a widget's own binding runs later,
+in the widget's queue, so "/prod" typed fast lost its "p" to the list and "down s" typed
+its "s" into the field. A priority binding runs before the next key is forwarded."""
 
 from __future__ import annotations
 
-from textual.binding import Binding
 from textual.widgets import Input
 
 from tui.board.keybar import KeyBar
-from tui.board.table import Board
 
 
 class FilterInput(Input):
     """The `/` field."""
-
-    BINDINGS = [Binding("down", "to_board", "To the list", show=False)]
-
-    def action_to_board(self) -> None:
-        self.screen.query_one(Board).focus()
 
 
 class FilterKeys:
@@ -25,6 +23,9 @@ class FilterKeys:
 
     async def action_filter(self) -> None:
         field = self.filter_field()
+        if field is not None and self.focused is field:
+            field.insert_text_at_cursor("/")  # a "/" typed in the field (an ARN's)
+            return
         if field is None:  # mounted on first use: the first frame does without it
             field = FilterInput(placeholder="filter: name, account, alias, tag or ARN",
                                 id="filter")
@@ -39,6 +40,13 @@ class FilterKeys:
         return [("enter", "⏎", "Assume first match"), ("down", "↓", "To the list"),
                 ("escape", "esc", "Clear filter")]
 
+    def action_down(self) -> None:
+        """In the field: to the list, keeping the filter; on the list: the next role."""
+        if isinstance(self.focused, FilterInput):
+            self.set_focus(self.board)  # now, not after a refresh as Widget.focus does
+        elif self.board is not None and self.focused is self.board:
+            self.board.action_cursor(1)
+
     def on_descendant_focus(self) -> None:
         self.query_one(KeyBar).refresh()  # into or out of the field: other hints
 
@@ -52,7 +60,7 @@ class FilterKeys:
             field.display = False
             if self.board is not None:
                 self.board.set_query("")
-                self.board.focus()
+                self.set_focus(self.board)
             self.update_status()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -66,6 +74,6 @@ class FilterKeys:
             return
         if not event.value:
             event.input.display = False
-        self.board.focus()
+        self.set_focus(self.board)
         if event.value and self.board.selected is not None:
             self.action_assume()

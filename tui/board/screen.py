@@ -55,13 +55,16 @@ class BoardScreen(RoleActions, FilterKeys, Screen):
         Binding("r", "refresh", "Refresh", id="refresh", tooltip="get a new session now"),
         Binding("x", "forget", "Forget", id="forget",
                 tooltip="forget the session (sessions chained from it stay)"),
-        Binding("slash", "filter", "Filter", id="filter", key_display="/",
+        # The filter's keys are priority bindings: they run as the key arrives, so the
+        # keys typed right after them land where they should (see tui/board/filter.py).
+        Binding("slash", "filter", "Filter", id="filter", key_display="/", priority=True,
                 tooltip="filter by name, account, alias, tag or ARN: enter assumes the "
                 "first match, down goes to the list"),
         Binding("o", "sort", "Sort", id="sort", tooltip="sort by account, name or time left"),
         Binding("p", "pane", "Pane", id="pane", tooltip="show or hide the detail pane"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter",
-                tooltip="clear the filter"),
+                priority=True, tooltip="clear the filter"),
+        Binding("down", "down", "Down", show=False, priority=True, system=True),
     ]
     # The key bar keeps these first when the terminal is narrow (the rest are in help).
     HINT_PRIORITY = ("help", "assume", "filter", "shell", "write", "chain", "refresh",

@@ -27,7 +27,7 @@ def _rows(screen: Screen, bindings: list[Binding], seen: set[str]) -> list[Row]:
     """One row per key: a key bound twice (the filter's escape and a dialog's) once."""
     rows: list[Row] = []
     for binding in bindings:
-        if binding.key in seen:
+        if binding.key in seen or binding.system:  # system: Moving says it
             continue
         seen.add(binding.key)
         shown = binding.key_display or screen.app.get_key_display(binding)
