@@ -445,3 +445,38 @@ async def test_screenshot_png_puts_every_character_on_its_cell(world):
         for step, width in zip(steps, widths, strict=True):
             cell = cell or step / width
             assert abs(step - width * cell) < 0.02, (text, step, cell)
+
+
+async def test_a_page_over_the_board_owns_its_keys_and_goes_back(world):
+    """The house for wave 2's full screens (run results, doctor, audit, SSO): a page
+    shows its own keys, help lists them, escape goes back to the board."""
+    from textual.binding import Binding
+    from textual.content import Content
+
+    from tui.board.keybar import KeyBar
+    from tui.screens.page import Page
+
+    class Checks(Page):
+        BINDINGS = [Binding("t", "check", "Check again", id="checks.again")]
+        ran = 0
+
+        def action_check(self) -> None:
+            self.ran += 1
+
+    organisation(world)
+    app = RolecallApp(clock=Clock(), workspace=workspace(Clock()), ticking=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.board_screen.loaded()
+        page = Checks(Content("doctor · a[/]b"))
+        await app.push_screen(page)
+        await pilot.pause()
+        shown = page.query_one(KeyBar).render().plain
+        assert "esc Back" in shown and "t Check again" in shown and "Assume" not in shown
+        assert str(page.query_one("#page-title").render()) == "doctor · a[/]b"
+        await pilot.press("t", "x")  # its key works; the board's x does nothing here
+        assert page.ran == 1 and app.screen is page
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert dict(app.screen.rows)["t"] == "Check again" and "x" not in dict(app.screen.rows)
+        await pilot.press("escape", "escape")
+        assert app.screen is app.board_screen
