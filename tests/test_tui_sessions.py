@@ -98,6 +98,10 @@ async def test_memory_only_keyring_notice_comes_once(world, monkeypatch):
     from profiles.sessions import keyring_store
 
     monkeypatch.setattr(keyring_store, "_given", set())  # as in a fresh process
+    # No Secret Service, and keyring finds only its fail backend (what it finds depends
+    # on what this process did before, so it is pinned here).
+    monkeypatch.setattr("keyring.get_keyring", lambda: __import__(
+        "keyring.backends.fail", fromlist=["Keyring"]).Keyring())
     organisation(world)
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={world.home}/no-such-bus")
     clock = Clock(time.time())
