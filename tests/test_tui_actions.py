@@ -21,6 +21,7 @@ from tests.tui_world import (
     MFA,
     Clock,
     Tmux,
+    assume_role_xml,
     organisation,
     row_text,
     settle,
@@ -149,7 +150,6 @@ async def test_slow_sts_leaves_the_board_responsive(world, monkeypatch):
 
 def slow_sts(release: threading.Event) -> ThreadingHTTPServer:
     """An STS that holds every request until ``release`` is set, then answers."""
-    from datetime import UTC, datetime, timedelta
     from urllib.parse import parse_qs
 
     class Handler(BaseHTTPRequestHandler):
@@ -160,17 +160,7 @@ def slow_sts(release: threading.Event) -> ThreadingHTTPServer:
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(
                 int(self.headers["Content-Length"])).decode()).items()}
             release.wait(30)
-            expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            arn = form["RoleArn"]
-            assumed = (f"arn:aws:sts::{arn.split(':')[4]}:assumed-role/"
-                       f"{arn.rsplit('/', 1)[1]}/{form['RoleSessionName']}")
-            body = (
-                '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
-                "<AssumeRoleResult><Credentials><AccessKeyId>ASIASLOW</AccessKeyId>"
-                "<SecretAccessKey>slowsecret</SecretAccessKey><SessionToken>slowtoken"
-                f"</SessionToken><Expiration>{expires}</Expiration></Credentials>"
-                f"<AssumedRoleUser><AssumedRoleId>AROA:x</AssumedRoleId><Arn>{assumed}</Arn>"
-                "</AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>").encode()
+            body = assume_role_xml(form, "ASIASLOW")
             self.send_response(200)
             self.send_header("Content-Type", "text/xml")
             self.send_header("Content-Length", str(len(body)))

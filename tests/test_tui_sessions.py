@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -18,7 +17,15 @@ from textual.widgets import Input
 
 from profiles.sessions.cache import SessionCache
 from profiles.workspace import Workspace
-from tests.tui_world import Clock, organisation, settle, texts, until, workspace
+from tests.tui_world import (
+    Clock,
+    assume_role_xml,
+    organisation,
+    settle,
+    texts,
+    until,
+    workspace,
+)
 from tui.board.app import RolecallApp
 from tui.screens.assume import DENIED_WHY, AssumeModal
 
@@ -144,20 +151,10 @@ class DeniedSts:
                                      "</Type><Code>AccessDenied</Code><Message>User is not "
                                      "authorized to perform: sts:AssumeRole</Message></Error>"
                                      "</ErrorResponse>")
-                expires = (datetime.now(UTC) + timedelta(hours=1)).strftime(
-                    "%Y-%m-%dT%H:%M:%SZ")
-                arn = form["RoleArn"]
-                assumed = (f"arn:aws:sts::{arn.split(':')[4]}:assumed-role/"
-                           f"{arn.rsplit('/', 1)[1]}/{form['RoleSessionName']}")
-                self.send(200, f'<AssumeRoleResponse xmlns="{NS}"><AssumeRoleResult>'
-                          "<Credentials><AccessKeyId>ASIAFAKE</AccessKeyId><SecretAccessKey>"
-                          "s</SecretAccessKey><SessionToken>t</SessionToken><Expiration>"
-                          f"{expires}</Expiration></Credentials><AssumedRoleUser>"
-                          f"<AssumedRoleId>AROA:x</AssumedRoleId><Arn>{assumed}</Arn>"
-                          "</AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>")
+                self.send(200, assume_role_xml(form))
 
-            def send(self, status: int, body: str) -> None:
-                data = body.encode()
+            def send(self, status: int, body: str | bytes) -> None:
+                data = body.encode() if isinstance(body, str) else body
                 self.send_response(status)
                 self.send_header("Content-Type", "text/xml")
                 self.send_header("Content-Length", str(len(data)))

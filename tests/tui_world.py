@@ -164,6 +164,25 @@ def later(seconds: float) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+# -- a hand-made STS --------------------------------------------------------------------
+
+
+def assume_role_xml(form: dict[str, str], key: str = "ASIAFAKE") -> bytes:
+    """STS's AssumeRole answer for a parsed request ``form``: an hour, fake secrets."""
+    from datetime import UTC, datetime, timedelta
+
+    expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    arn = form["RoleArn"]
+    assumed = (f"arn:aws:sts::{arn.split(':')[4]}:assumed-role/{arn.rsplit('/', 1)[1]}/"
+               f"{form['RoleSessionName']}")
+    return ('<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            f"<AssumeRoleResult><Credentials><AccessKeyId>{key}</AccessKeyId>"
+            "<SecretAccessKey>fakesecret</SecretAccessKey><SessionToken>faketoken"
+            f"</SessionToken><Expiration>{expires}</Expiration></Credentials>"
+            f"<AssumedRoleUser><AssumedRoleId>AROA:x</AssumedRoleId><Arn>{assumed}</Arn>"
+            "</AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>").encode()
+
+
 # -- reading the board -----------------------------------------------------------------
 
 
