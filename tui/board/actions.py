@@ -104,7 +104,8 @@ class RoleActions(Jobs):
                         verb="assume", failed=partial(self._assume_failed, request))
 
     def _assume_failed(self, request: AssumeRequest, exc: RolecallError) -> None:
-        if "denied" in exc.message and request.external_id is None and self.ws is not None:
+        denied = getattr(exc, "code", None) == "AccessDenied" or " denied" in exc.message
+        if denied and request.external_id is None and self.ws is not None:
             role = self.ws.inventory.roles.get(request.role)
             if role is not None and role.external_id is None:
                 self.denied.add(request.role)
