@@ -386,8 +386,9 @@ async def test_one_broken_profile_is_a_broken_row_and_the_rest_load(world):
         assert board.select("broken")
         await pilot.pause()
         assert str(board.state_cell(board.rows["broken"])) == "broken"
-        assert "broken" in row_text(app, "broken") and "malformed role_arn" in flat(
-            screen.detail.plain)  # the chain cell and the pane say why
+        line = row_text(app, "broken")  # the chain cell says why, the pane says it whole
+        assert "broken" in line and "malformed role_arn" in line
+        assert "malformed role_arn 'nope'" in " ".join(screen.detail.plain.split())
         await pilot.press("enter")  # refused with the profile's error, not a crash
         await until(pilot, lambda: any("malformed role_arn" in str(n.message)
                                        for n in app._notifications))

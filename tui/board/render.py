@@ -32,6 +32,12 @@ def row_error(row: RoleRow) -> str | None:
     return getattr(row, "error", None)
 
 
+def short_error(error: str) -> str:
+    """A broken row's error without the file it names first (the pane shows it whole)."""
+    where, _, what = error.partition(": ")
+    return what if what and "/" in where else error
+
+
 class BoardCells:
     """Cells, columns and lines of the ``Board`` (which holds the rows and the cursor)."""
 
@@ -115,8 +121,8 @@ class BoardCells:
             cell = Text(account_label(row), style=self._tag_style(row.account.tags))
         elif key == "chain":
             error = row_error(row)
-            cell = Text(error, style=self._style("board--broken")) if error else \
-                Text(chain_text(row.chain), style=self._style("board--dim"))
+            cell = Text(short_error(error), style=self._style("board--broken")) if error \
+                else Text(chain_text(row.chain), style=self._style("board--dim"))
         elif key == "state":
             cell = self.state_cell(row)
         elif key == "left":
