@@ -1,6 +1,5 @@
 """The cache-hit fast path for ``process``, ``env`` and ``exec``: standard library only."""
 
-from __future__ import annotations
 
 import json
 import sys
