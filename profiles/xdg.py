@@ -44,6 +44,7 @@ def _home() -> str:
 def user_dir(kind: str, app: str) -> str:
     """``platformdirs.user_{kind}_dir(app)`` for ``kind`` "state" or "config"."""
     if not _native():
+        # lazy: platformdirs only off Linux (it costs the hot path ~5 ms)
         import platformdirs
 
         return getattr(platformdirs, f"user_{kind}_dir")(app)

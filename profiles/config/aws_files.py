@@ -12,6 +12,8 @@ the file and the line number, never the line (it may be a secret).
 from __future__ import annotations
 
 import configparser
+import copy
+import errno
 import io
 import os
 import stat
@@ -65,8 +67,6 @@ def read_bytes(path: Path) -> bytes | None:
 
 
 def _unreadable(path: Path, exc: OSError) -> ConfigError:
-    import errno
-
     why = "a symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or "unreadable")
     return ConfigError(f"cannot read {path}: {why}", fix="check the file and its permissions")
 
@@ -139,8 +139,7 @@ class AwsFiles:
 
 
 def load(config_file: Path, credentials_file: Path) -> AwsFiles:
-    import copy
-
+    # lazy: botocore's loader only when the snapshot misses (a hit parses nothing)
     from botocore.configloader import build_profile_map
 
     config = build_profile_map(parse(config_file))

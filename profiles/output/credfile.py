@@ -95,6 +95,7 @@ def _verify(tmp: Path, expect: Expect, where: Path, old: str) -> None:
     """Refuse unless botocore's own loader reads from ``tmp`` exactly the sections and
     keys expected, and the written section's values. (Lines outside the edit are the
     old file's own, so with every section and key where it was, so is every value.)"""
+    # lazy: botocore's parser only when a file is written
     from botocore.configloader import raw_config_parse
     from botocore.exceptions import BotoCoreError
 

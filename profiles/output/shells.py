@@ -39,6 +39,7 @@ _DOTENV_DOUBLE = re.compile(r"[^$`\"\\\r]*")
 
 
 def _usage(message: str, fix: str) -> UsageError:
+    # lazy: profiles.errors only on a refusal: env's fast path renders through here
     from profiles.errors import UsageError
 
     return UsageError(message, fix=fix)

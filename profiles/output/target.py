@@ -108,6 +108,7 @@ def lock_path(target: Path) -> Path:
 def locked(target: Path) -> Iterator[bool]:
     """Hold the lock beside ``target``; yields False (no lock) when the directory is
     read-only, where reading is all that can happen and the writer must not write."""
+    # lazy: filelock only when a file is written
     from filelock import FileLock, Timeout
 
     lock = lock_path(target)

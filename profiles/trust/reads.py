@@ -23,6 +23,7 @@ from profiles.errors import AwsError
 from profiles.model import Credentials
 from profiles.sessions import sts
 from profiles.trust.evaluate import Caller
+from profiles.trust.policy import load_json
 
 IAM_REGION = "us-east-1"  # IAM is global; its endpoint signs in us-east-1
 SERVICES = {"sts": "STS", "iam": "IAM", "organizations": "Organizations"}
@@ -161,8 +162,6 @@ def get_role(keys: Keys, name: str) -> RoleFacts:
     role = _call("iam:GetRole", client("iam", keys).get_role, RoleName=name)["Role"]
     trust = role.get("AssumeRolePolicyDocument") or {}
     if isinstance(trust, str):
-        from profiles.trust.policy import load_json
-
         trust = load_json(trust)
     return RoleFacts(role["Arn"], trust, role.get("MaxSessionDuration"),
                      _tags(role.get("Tags")) if "Tags" in role else None,

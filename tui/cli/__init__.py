@@ -20,10 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status = None
         if args and args[0] in ("process", "env", "exec"):
+            # lazy: the hot path: the parser and the core are never imported on a hit
             from tui.cli.fast import try_fast
 
             status = try_fast(args)
         if status is None:
+            # lazy: argparse and every command module only when the fast path did not answer
             from tui.cli.parser import parse
 
             ns = parse(args)
@@ -42,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         return _report(exc)
     except Exception as exc:  # noqa: BLE001 - the one place errors reach the user
         if debug:
+            # lazy: error paths only: kept off the hot path
             import traceback
 
             traceback.print_exc()
@@ -50,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report(exc: Exception) -> int:
     """One ``rolecall: ...`` line (and ``  fix: ...`` lines) for ``exc``; its exit status."""
+    # lazy: error paths only: kept off the hot path
     from profiles.errors import RolecallError
     from tui.cli.prompt import printable
 
@@ -60,6 +64,7 @@ def _report(exc: Exception) -> int:
         message, code = f"cannot show {bad!r} in the {exc.encoding} encoding", 2
         fix = "use a UTF-8 locale (e.g. LANG=C.UTF-8), or --json"
     elif isinstance(exc, OSError):
+        # lazy: error paths only: kept off the hot path
         import errno
 
         message, fix, code = f"{exc.strerror or exc}", None, 1
@@ -82,6 +87,7 @@ def _report(exc: Exception) -> int:
 
 def _stdout_gone() -> bool:
     """Whether stdout is a pipe or socket whose reader has gone."""
+    # lazy: error paths only: kept off the hot path
     import select
 
     try:
@@ -95,6 +101,7 @@ def _stdout_gone() -> bool:
 def _discard_stdout() -> None:
     """Drop what is still buffered for a stdout that cannot take it (a closed pipe, a full
     disk), so the interpreter's exit does not fail on it again."""
+    # lazy: error paths only: kept off the hot path
     import os
 
     try:

@@ -8,12 +8,14 @@ from tui.cli.parser import Commands
 
 
 def cmd_board(ns: argparse.Namespace) -> int:
+    # lazy: Textual only when the board opens
     from tui.board.app import run_app
 
     return run_app()
 
 
 def cmd_demo(ns: argparse.Namespace) -> int:
+    # lazy: the demo's world (moto) only when the demo opens
     from tui.demo.world import run_demo
 
     return run_demo()

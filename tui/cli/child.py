@@ -34,6 +34,7 @@ def spawn(command: list[str], env: dict[str, str], what: str, fix: str) -> int:
     """Run ``command`` as a child and wait for it, as system(3) does: the terminal's
     interrupt and quit keys are the child's, this process waits on. Returns its status
     (128 + N when signal N ended it)."""
+    # lazy: subprocess only for shell; exec on the hot path replaces the process
     import signal
     import subprocess
 

@@ -13,6 +13,7 @@ from tui.cli.prompt import printable
 def workspace(prompt: bool = True, via: str = "cli"):
     """The core façade; ``prompt`` lets it ask for MFA codes on the terminal; ``via``
     names the path in the journal."""
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.workspace import Workspace
     from tui.cli import prompt as terminal
 
@@ -33,6 +34,7 @@ def assume_flags(p: argparse.ArgumentParser) -> None:
 def mfa_codes(given: list[str] | None) -> str | dict[str, str] | None:
     """``--mfa-code CODE`` (the first device asked for) or ``--mfa-code SERIAL=CODE``, one
     per device of the chain (a serial may itself hold ``=``: the code follows the last)."""
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.errors import UsageError
 
     if not given:
@@ -81,6 +83,7 @@ def short(hop: str) -> str:
 
 
 def left(seconds: float) -> str:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.durations import format_duration
 
     return "expired" if seconds <= 0 else f"{format_duration(int(seconds))} left"

@@ -37,12 +37,14 @@ def try_fast(args: list[str]) -> int | None:
     elif args[0] == "exec" and (command := _exec_command(args)) is not None:
         fmt = "exec"
     elif args[0] == "env" and (fmt := _env_format(args)) is not None:
+        # lazy: the hot path: only the modules this hit needs
         from profiles.output.environment import FORMATS
 
         if fmt not in FORMATS:
             return None
     else:
         return None
+    # lazy: the hot path: only the modules this hit needs
     from profiles.sessions import fastpath
 
     hit = fastpath.lookup(args[1], min_left=fastpath.PROCESS_MIN_LEFT if fmt == "process" else 0)
@@ -52,10 +54,12 @@ def try_fast(args: list[str]) -> int | None:
     if fmt == "process":
         sys.stdout.write(json.dumps({"Version": 1, **credentials}) + "\n")
         return 0
+    # lazy: the hot path: only the modules this hit needs
     from profiles.output import environment
 
     variables = environment.build(args[1], credentials, entry.get("region"))
     if command is not None:
+        # lazy: the hot path: only the modules this hit needs
         from tui.cli.child import execute
 
         return execute(command, environment.child_environ(variables))

@@ -38,6 +38,7 @@ def mfa_code(serial: str, role: str) -> str:
 def read_hidden(fd: int, prompt: str) -> str:
     """Write ``prompt`` to terminal ``fd`` and read one line with echo off (restored
     however the read ends, Ctrl-C included)."""
+    # lazy: termios only when a terminal is asked (not on Windows, not on a hit)
     import termios
 
     try:

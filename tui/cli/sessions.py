@@ -11,6 +11,7 @@ from tui.cli.parser import Commands
 
 
 def cmd_sessions(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     import time
 
     from profiles.model import iso
@@ -45,6 +46,7 @@ def cmd_forget(ns: argparse.Namespace) -> int:
 
 
 def cmd_clean(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     import time
 
     from profiles.output import credfile

@@ -14,6 +14,7 @@ LEVELS = ("info", "warn", "high", "critical")  # profiles.trust.lint.LEVELS, uni
 
 
 def cmd_doctor(ns: argparse.Namespace) -> int:
+    # lazy: the trust evaluator (and botocore) only when doctor or lint runs
     from profiles.trust.doctor import NOT_MODELLED, diagnose
 
     ws = common.workspace()
@@ -37,6 +38,7 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
 
 
 def cmd_lint(ns: argparse.Namespace) -> int:
+    # lazy: the trust evaluator (and botocore) only when doctor or lint runs
     from profiles.config import snapshot
     from profiles.durations import parse_duration
     from profiles.trust import lint
@@ -50,6 +52,7 @@ def cmd_lint(ns: argparse.Namespace) -> int:
     inventory = snapshot.load()
     known = lint.known_accounts(inventory)
     if ns.role:
+        # lazy: the trust evaluator (and botocore) only when doctor or lint runs
         from profiles.trust import gather
 
         for name in ns.role:
