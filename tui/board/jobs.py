@@ -40,7 +40,7 @@ class Jobs:
         except PromptCancelled:
             call(self.rc.say, f"{verb} {name} cancelled", timeout=3)
         except RolecallError as exc:
-            call(self._job_failed, f"{verb} {name}", exc, failed)
+            call(self._job_failed, f"{verb} {name}", self.explained(name, verb, exc), failed)
         except Exception as exc:  # noqa: BLE001 - a worker must not take the app down
             call(self._job_failed, f"{verb} {name}",
                  RolecallError(f"internal error: {type(exc).__name__}: {exc}",
@@ -50,6 +50,10 @@ class Jobs:
             call(done, value)
         finally:
             call(self._job_over, name, auto, reload, busy)
+
+    def explained(self, name: str, verb: str, exc: RolecallError) -> RolecallError:
+        """The failure of ``verb name`` as this screen says it (a mixin may add its key)."""
+        return exc
 
     def _job_failed(self, what: str, exc: RolecallError,
                     failed: Callable[[RolecallError], None] | None) -> None:

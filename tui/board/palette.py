@@ -20,6 +20,7 @@ VERBS = (
     ("shell", "open a subshell with the session's credentials"),
     ("refresh", "get a new session now"),
     ("forget", "drop the cached session"),
+    ("doctor", "why the role can or cannot be assumed, hop by hop"),
 )
 LIVE_ONLY = frozenset({"chain", "write", "shell"})
 DISCOVER = ("assume", "write", "shell")

@@ -25,6 +25,7 @@ from textual.widgets import Static
 from profiles.errors import RolecallError
 from tui.board.actions import RoleActions
 from tui.board.detail import Detail
+from tui.board.doctoring import DoctorKey
 from tui.board.filter import FilterKeys
 from tui.board.keybar import KeyBar
 from tui.board.table import Board
@@ -40,7 +41,7 @@ RETRY_AFTER = 60  # after a failed or declined renewal, wait this long
 PANE_MIN_WIDTH = 100  # narrower terminals start with the detail pane hidden
 
 
-class BoardScreen(RoleActions, FilterKeys, Screen):
+class BoardScreen(DoctorKey, RoleActions, FilterKeys, Screen):
     """Every role, its session and countdown; the selected one in the detail pane."""
 
     BINDINGS = [
@@ -55,6 +56,8 @@ class BoardScreen(RoleActions, FilterKeys, Screen):
         Binding("r", "refresh", "Refresh", id="refresh", tooltip="get a new session now"),
         Binding("x", "forget", "Forget", id="forget",
                 tooltip="forget the session (sessions chained from it stay)"),
+        Binding("d", "doctor", "Doctor", id="doctor",
+                tooltip="doctor: why the role can or cannot be assumed, hop by hop"),
         # The filter's keys are priority bindings: they run as the key arrives, so the
         # keys typed right after them land where they should (see tui/board/filter.py).
         Binding("slash", "filter", "Filter", id="filter", key_display="/", priority=True,
@@ -68,7 +71,7 @@ class BoardScreen(RoleActions, FilterKeys, Screen):
     ]
     # The key bar keeps these first when the terminal is narrow (the rest are in help).
     HINT_PRIORITY = ("help", "assume", "filter", "shell", "write", "chain", "refresh",
-                     "forget", "pane", "quit", "sort")
+                     "forget", "doctor", "pane", "quit", "sort")
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,6 +87,7 @@ class BoardScreen(RoleActions, FilterKeys, Screen):
         self.asked: dict[str, int] = {}
         self.denied: set[str] = set()
         self.chain_options: dict[str, str | None] = {}
+        self.refused: dict[str, str] = {}
 
     @property
     def rc(self) -> RolecallApp:
