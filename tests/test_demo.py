@@ -32,6 +32,7 @@ ROLES = {  # role -> (account alias, IAM role name, chain by source)
     "staging-deploy": ("staging", "DeployRole", ["operator", "ci", "staging-deploy"]),
     "prod-deploy": ("prod", "DeployRole", ["operator", "ci", "prod-deploy"]),
     "dev-admin": ("dev", "AdminRole", ["operator", "mfa:{mfa}", "dev-admin"]),
+    "staging-admin": ("staging", "AdminRole", ["operator", "mfa:{mfa}", "staging-admin"]),
     "prod-admin": ("prod", "AdminRole", ["operator", "mfa:{mfa}", "prod-admin"]),
     "audit": ("audit", "SecurityAuditRole", ["analyst", "audit"]),
     "vendor-audit": ("vendor", "VendorAuditRole", ["analyst", "vendor-audit"]),

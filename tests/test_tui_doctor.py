@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from profiles.errors import AwsError, RolecallError
 from profiles.trust.checks import Check
@@ -34,6 +34,7 @@ from tui.board.keybar import KeyBar
 from tui.screens import doctor as page_module
 from tui.screens.assume import AssumeModal
 from tui.screens.doctor import DoctorPage
+from tui.screens.mfa import MfaModal
 
 SMALL, LARGE = (80, 24), (140, 40)
 EXAMPLES = max(10, int(os.environ.get("ROLECALL_PROPERTY_EXAMPLES", "60")))
@@ -269,6 +270,7 @@ async def test_a_denied_assume_offers_the_doctor_with_what_sts_said(world, monke
             screen.board.select("vendor")
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, AssumeModal))
+            app.screen.query_one("#duration", Input).value = "2h"
             await pilot.press("enter")
             await until(pilot, lambda: any(n.severity == "error" for n in notes(app)))
             await settle(app, pilot)
@@ -278,10 +280,12 @@ async def test_a_denied_assume_offers_the_doctor_with_what_sts_said(world, monke
             assert "rolecall doctor" not in denied.message  # the board's words, not the CLI's
             page = await open_doctor(app, pilot, "vendor")
             text = text_of(page)
-            assert text.startswith("vendor: denied · FAIL: trust, external_id")
+            assert text.startswith("vendor: denied · FAIL: trust, external_id, duration")
             assert "STS denied the last assume: AssumeRole " in text
             assert "User: a[/]b is not authorized" in text  # STS's words, literally
             assert "FAIL    external_id" in text and "sends none" in text
+            # the duration asked in the dialog is the one checked
+            assert flat("2h requested exceeds the MaxSessionDuration 1h") in flat(text)
             fits(page)
             await pilot.press("escape")
             sts.deny.clear()  # the owner fixed it: the next assume works
@@ -292,6 +296,35 @@ async def test_a_denied_assume_offers_the_doctor_with_what_sts_said(world, monke
             assert "STS denied" not in text_of(page)
     finally:
         sts.stop()
+
+
+async def test_a_parent_that_needs_mfa_asks_for_the_code_on_the_board(world):
+    """doctor assumes every parent first (to ask STS who it is): an MFA parent's code is
+    asked in the board's dialog; cancelling it is said on the page, r asks again."""
+    arns = organisation(world)
+    world.write_config(world.config.read_text() + "\n[profile admin-ro]\nrole_arn = "
+                       f"{arns['member-ro']}\nsource_profile = prod-admin\n")
+    app = app_for()
+    async with app.run_test(size=SMALL) as pilot:
+        screen = app.board_screen
+        await screen.loaded()
+        screen.board.select("admin-ro")
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, MfaModal))
+        page = app.screen_stack[-2]
+        assert isinstance(page, DoctorPage)
+        await pilot.press("escape")
+        await until(pilot, lambda: page.error is not None)
+        assert "MFA prompt for admin-ro's chain was cancelled" in str(
+            page.query_one("#doctor-summary").render())
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, MfaModal))
+        await pilot.press(*"123456", "enter")
+        await until(pilot, lambda: page.report is not None, 60)
+        assert [h.role for h in page.report.hops] == ["prod-admin", "admin-ro"]
+        assert page.error is None
+        await settle(app, pilot)
+        assert screen.board.rows["prod-admin"].session is not None
 
 
 def test_offer_doctor_rewrites_only_a_fix_that_names_the_doctor():

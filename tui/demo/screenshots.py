@@ -7,9 +7,9 @@ an MFA role, a long hand-made chain ``prod-admin>prod-readonly``). Time is froze
 everything that shows it: the board's and the workspace's clock are injected, moto's
 STS issues its expiries from the same instant (its clock is set, in this process), the
 session names are given and the time zone is UTC, so two runs write identical files.
-The views are drawn at 140x40, the board also at 80x24. PNGs are converted from the
-SVGs with cairosvg (the ``screenshots`` extra) or ``rsvg-convert``; without either,
-only SVGs are written.
+The views are drawn at 140x40, the board and the doctor also at 80x24. PNGs are
+converted from the SVGs with cairosvg (the ``screenshots`` extra) or ``rsvg-convert``;
+without either, only SVGs are written.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from profiles.workspace import Workspace
 from tui.board.app import RolecallApp
 from tui.demo.world import demo_world, hints
 from tui.screens.assume import AssumeModal
+from tui.screens.doctor import DoctorPage
 
 SIZE = (140, 40)
 SMALL = (80, 24)
@@ -167,6 +168,17 @@ async def shoot(out: Path, world) -> list[Path]:
         await pilot.press(*"4821")
         await pilot.pause()
         await save(board, "assume-mfa")
+
+    # last: the doctor reads through (and so renews) sessions the views above show
+    for size, name in ((SIZE, "doctor"), (SMALL, "doctor-80x24")):
+        doctor = app()
+        async with doctor.run_test(size=size) as pilot:
+            await doctor.board_screen.loaded()
+            doctor.board_screen.board.select("staging-admin")  # never granted to alice
+            await pilot.press("d")
+            while not (isinstance(doctor.screen, DoctorPage) and doctor.screen.report):
+                await pilot.pause(0.05)
+            await save(doctor, name)
     return shots
 
 

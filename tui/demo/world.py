@@ -8,7 +8,8 @@ directory and that service is touched, and both are gone when the demo ends.
 The organisation (account ids come from Organizations, deterministic per moto version):
 
     operator (IAM user alice, identity) > ci (tools) > dev-deploy | staging-deploy | prod-deploy
-    operator > mfa:alice > dev-admin | prod-admin          (MFA, any 6 digits)
+    operator > mfa:alice > dev-admin | staging-admin | prod-admin   (MFA, any 6 digits;
+                           staging-admin was never granted to alice: d explains it)
     analyst (IAM user analyst, identity) > audit (audit) > dev/staging/prod/tools-readonly
     analyst > vendor-audit (a third party's account, ExternalId required)
 """
@@ -50,6 +51,7 @@ ACCOUNTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "prod": ("Workloads", ("prod",)),
 }
 MEMBERS = ("dev", "staging", "prod", "tools")  # accounts with a read-only role for audit
+ADMINS = ("dev", "staging", "prod")  # accounts with an MFA admin role for the operator
 ENV_REMOVED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID",
                "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
                "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
@@ -201,7 +203,7 @@ def seed(world: DemoWorld) -> dict[str, tuple[str, str]]:
         roles[f"{env}-deploy"] = _role(admin, acct[env], "DeployRole", _trust(roles["ci"]),
                                        policy=full)
     mfa = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
-    for env in ("dev", "prod"):
+    for env in ADMINS:
         roles[f"{env}-admin"] = _role(admin, acct[env], "AdminRole",
                                       _trust(f"arn:aws:iam::{identity}:root", mfa),
                                       max_session=4 * 3600, policy=full)
@@ -215,7 +217,9 @@ def seed(world: DemoWorld) -> dict[str, tuple[str, str]]:
             f"arn:aws:iam::{identity}:root", {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}),
         policy=read_only)
 
-    # the caller's side: each identity may assume exactly the roles it is meant to
+    # the caller's side: each identity may assume exactly the roles it is meant to, but
+    # staging-admin is new and nobody granted it to alice (the doctor's example: STS would
+    # deny it, and only the caller's side is missing; moto itself enforces neither)
     iam.put_user_policy(UserName="alice", PolicyName="AssumeOperatorRoles",
                         PolicyDocument=_allow_assume(roles["ci"], roles["dev-admin"],
                                                      roles["prod-admin"]))
@@ -238,6 +242,7 @@ SOURCES = {  # role -> (source, extra lines); the -readonly roles live in the ca
     "staging-deploy": ("ci", ""),
     "prod-deploy": ("ci", "region = eu-west-1\n"),
     "dev-admin": ("operator", "mfa_serial = {mfa}\n"),
+    "staging-admin": ("operator", "mfa_serial = {mfa}\n"),
     "prod-admin": ("operator", "mfa_serial = {mfa}\n"),
     "audit": ("analyst", ""),
     "vendor-audit": ("analyst", "external_id = {external_id}\n"),
@@ -267,7 +272,7 @@ def write_files(world: DemoWorld, keys: dict[str, tuple[str, str]]) -> None:
         tags = ACCOUNTS[alias][1] if alias in ACCOUNTS else ("third-party",) * (alias == "vendor")
         catalog.append(f'\n[accounts."{account}"]\nalias = "{alias}"\n'
                        f"tags = {json.dumps(list(tags))}\n")
-    for env in ("dev", "prod"):
+    for env in ADMINS:
         catalog.append(f'\n[roles.{env}-admin]\nmax_duration = "4h"\n')
     for env in MEMBERS:
         catalog.append(f'\n[roles.{env}-readonly]\nrole_arn = "{world.roles[f"{env}-readonly"]}"'
