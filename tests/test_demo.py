@@ -305,7 +305,7 @@ def test_the_readme_tour_at_80x24_then_quit_leaves_nothing(operator_home, tmp_pa
     term = Tmux("demo", f"{sys.executable} -m tui demo; echo $? > {status}; sleep 30",
                 (80, 24), env, operator_home)
     try:
-        term.wait("rolecall demo · 12 roles in 6 accounts")
+        term.wait("rolecall demo · 13 roles in 6 accounts")
         assert "sandbox AWS" in term.screen()  # the welcome notice, inside the board
         assert [p.name[:14] for p in tmpdir.iterdir()] == ["rolecall-demo-"]
         term.keys("/")

@@ -276,7 +276,7 @@ async def test_a_denied_assume_offers_the_doctor_with_what_sts_said(world, monke
             await settle(app, pilot)
             denied = next(n for n in notes(app) if n.severity == "error")
             assert denied.title == "assume vendor failed" and "denied" in denied.message
-            assert "press d and the doctor checks both" in denied.message
+            assert "press d on vendor and the doctor checks both" in denied.message
             assert "rolecall doctor" not in denied.message  # the board's words, not the CLI's
             page = await open_doctor(app, pilot, "vendor")
             text = text_of(page)
@@ -331,15 +331,16 @@ def test_offer_doctor_rewrites_only_a_fix_that_names_the_doctor():
     core = AwsError("AssumeRole x denied: no", fix="both sides must allow it (STS does not "
                     "say which side denied: `rolecall doctor 'a b'` checks both)")
     core.code = "AccessDenied"
-    offered = offer_doctor(core)
+    offered = offer_doctor(core, "a b")
     assert offered is not None and type(offered) is AwsError and offered.code == "AccessDenied"
     assert offered.message == core.message
     assert offered.fix == ("both sides must allow it (STS does not say which side denied: "
-                           "press d and the doctor checks both)")
-    assert offer_doctor(AwsError("throttled", fix="wait a few seconds")) is None
-    assert offer_doctor(RolecallError("no fix")) is None
-    other = offer_doctor(AwsError("x", fix="see rolecall doctor ROLE"))
-    assert other is not None and other.fix.endswith("; press d and the doctor checks both sides")
+                           "press d on a b and the doctor checks both)")
+    assert offer_doctor(AwsError("throttled", fix="wait a few seconds"), "r") is None
+    assert offer_doctor(RolecallError("no fix"), "r") is None
+    other = offer_doctor(AwsError("x", fix="see rolecall doctor ROLE"), r"a\1[/]")
+    assert other is not None and other.fix.endswith(
+        r"; press d on a\1[/] and the doctor checks both sides")
 
 
 async def test_d_on_a_hand_made_chain_says_what_the_doctor_checks(world):

@@ -18,17 +18,19 @@ if TYPE_CHECKING:
     from profiles.trust.doctor import Report
 
 CLI_DOCTOR = re.compile(r"`rolecall doctor [^`]*` checks both")
-BOARD_DOCTOR = "press d and the doctor checks both"
+BOARD_DOCTOR = "press d on {name} and the doctor checks both"
 OFFERED = ("assume", "refresh", "renew")  # verbs whose job name is the role denied
 
 
-def offer_doctor(exc: RolecallError) -> RolecallError | None:
-    """``exc`` with the board's words for the doctor, or None when it names no doctor."""
+def offer_doctor(exc: RolecallError, name: str) -> RolecallError | None:
+    """``exc`` with the board's words for the doctor of role ``name``, or None when the
+    core's fix names no doctor (a throttle, an expired token: nothing to diagnose)."""
     if not exc.fix or "rolecall doctor" not in exc.fix:
         return None
-    fix = CLI_DOCTOR.sub(BOARD_DOCTOR, exc.fix)
+    words = BOARD_DOCTOR.format(name=name)
+    fix = CLI_DOCTOR.sub(lambda _: words, exc.fix)
     if fix == exc.fix:
-        fix += f"; {BOARD_DOCTOR} sides"
+        fix += f"; {words} sides"
     offered = type(exc)(exc.message, fix=fix)
     offered.code = exc.code
     return offered
@@ -65,7 +67,7 @@ class DoctorKey:
 
     def explained(self, name: str, verb: str, exc: RolecallError) -> RolecallError:
         """A job's failure as the board says it: a denial offers ``d``."""
-        offered = offer_doctor(exc) if verb in OFFERED else None
+        offered = offer_doctor(exc, name) if verb in OFFERED else None
         if offered is None:
             return super().explained(name, verb, exc)  # type: ignore[misc]
         self.refused[name] = exc.message
