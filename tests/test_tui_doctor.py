@@ -27,6 +27,7 @@ from profiles.trust.doctor import Hop, Report
 from profiles.trust.text import shown
 from tests.fake_sts import FakeSts
 from tests.test_trust_doctor import Estate, _account, _doc, allow_assume, trusts
+from tests.test_tui_snapshots import utc  # noqa: F401 - a fixture
 from tests.tui_world import Clock, flat, notes, organisation, settle, until, workspace
 from tui.board.app import RolecallApp
 from tui.board.doctoring import offer_doctor
@@ -447,15 +448,6 @@ async def test_a_failure_to_check_is_said_on_the_page(world):
 # -- snapshot ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.delenv("TZ")
-    time.tzset()
-
-
 def fixed_chain(world) -> None:
     """The denied chain with fixed accounts, user and session names (a snapshot draws
     them): base (alice in 707070707070) > ci (717171717171) > deploy (727272727272),
@@ -481,8 +473,9 @@ def fixed_chain(world) -> None:
     world.catalog.write_text('[settings]\nsession_name = "alice-1893499200"\n')
 
 
+@pytest.mark.usefixtures("utc")  # the snapshots' own fixture (TZ=UTC)
 @pytest.mark.parametrize("size", [LARGE, SMALL], ids=["140x40", "80x24"])
-def test_doctor_page_snapshot(world, utc, snap_compare, size):
+def test_doctor_page_snapshot(world, snap_compare, size):
     fixed_chain(world)
     clock = Clock()
     app = RolecallApp(clock=clock, workspace=workspace(clock), auto_renew=False,
