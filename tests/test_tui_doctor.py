@@ -344,10 +344,12 @@ def test_offer_doctor_rewrites_only_a_fix_that_names_the_doctor():
         r"; press d on a\1[/] and the doctor checks both sides")
 
 
-async def test_d_on_a_hand_made_chain_says_what_the_doctor_checks(world):
+async def test_d_on_a_hand_made_chain_or_a_broken_role_says_why_not(world):
     from tests.tui_world import chained_by_hand, seed
 
     organisation(world)
+    world.write_config(world.config.read_text() + "\n[profile lost]\nrole_arn = "
+                       "arn:aws:iam::111111111111:role/Lost\nsource_profile = nowhere\n")
     clock = Clock()
     ws = workspace(clock)
     seed(ws, "audit", clock.now + 3600)
@@ -360,6 +362,12 @@ async def test_d_on_a_hand_made_chain_says_what_the_doctor_checks(world):
         await pilot.pause()
         assert app.screen is app.board_screen
         assert any("chain made by hand" in n.message for n in notes(app))
+        app.board_screen.board.select("lost")
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.screen is app.board_screen
+        failed = [n for n in notes(app) if n.title == "doctor lost failed"]
+        assert failed and "lost is broken" in failed[0].message
 
 
 # -- hostile text -----------------------------------------------------------------------

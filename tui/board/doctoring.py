@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from profiles.errors import RolecallError
+from profiles.errors import RolecallError, UsageError
+from tui.board.render import row_error
 
 if TYPE_CHECKING:
     from profiles.trust.doctor import Report
@@ -48,6 +49,12 @@ class DoctorKey:
         name = self.board.selected
         if name is None:
             self.rc.say("no role selected", severity="warning")
+            return
+        row = self.row(name)
+        if row is not None and (error := row_error(row)):
+            self.rc.fail(f"doctor {name}", UsageError(
+                f"{name} is broken: {error}", fix="correct the profile in the AWS config or "
+                "the catalog; the doctor checks a role that loads"))
             return
         if name not in self.ws.inventory.roles:
             self.rc.say(f"{name} is a chain made by hand: the doctor checks configured roles "
