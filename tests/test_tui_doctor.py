@@ -127,6 +127,10 @@ async def test_d_on_an_allowed_chain_shows_every_check_passing(world):
         fits(page)
         await pilot.press("n")  # nothing to go to: it says so
         assert any("nothing fails" in n.message for n in notes(app))
+        await pilot.press("r")  # again: the same checklist, drawn anew
+        await until(pilot, lambda: not page.running, 60)
+        await pilot.pause()
+        assert text_of(page) == shown_text and len(page.query(".doctor-hop")) == 2
         await pilot.press("escape")
         assert app.screen is app.board_screen
         await settle(app, pilot)  # doctor assumed ci (its caller for hop 2): on the board
@@ -151,7 +155,7 @@ async def test_d_on_a_denied_role_shows_the_failing_check_and_its_fix_at_80x24(w
         assert flat(other) in flat(text)  # who it trusts instead
         fits(page)
         scroll = page.query_one("#doctor-checks")
-        hop2 = page.query_one("#doctor-hop-2")
+        hop2 = page.hops[1]
         top = scroll.content_region.y + 1  # hop 2's heading, under its margin line
         assert scroll.scroll_y > 0 and hop2.region.y == top  # the problem first
         scroll.scroll_home(animate=False)

@@ -53,7 +53,7 @@ def _literal(text: object, style: str = "") -> Text:
 
 def summary(report: Report, tone: Tone) -> Text:
     """The verdict, and which checks of which hop fail or are unknown."""
-    text = _literal(report.role, "bold").append(": ")
+    text = Text().append_text(_literal(report.role, "bold")).append(": ")
     text.append(report.verdict, f"bold {tone(report.verdict)}")
     total = len(report.hops)
     for number, hop in enumerate(report.hops, 1):
@@ -71,7 +71,7 @@ def summary(report: Report, tone: Tone) -> Text:
 
 def denial_note(denial: str, report: Report) -> Text:
     """STS's words from the denied assume the page was opened after."""
-    text = Text("STS denied the last assume: ", style="bold")
+    text = Text().append("STS denied the last assume: ", "bold")
     text.append_text(_literal(denial))
     if report.verdict != "denied":
         text.append("\nNo check below fails: the refusal comes from what rolecall could "
@@ -148,6 +148,7 @@ class DoctorPage(Page):
         self.report: Report | None = None
         self.error: RolecallError | None = None
         self.running = False
+        self.hops: list[Static] = []  # one per hop, in order (what n scrolls to)
         self._next = 0
 
     def body(self) -> ComposeResult:
@@ -169,6 +170,8 @@ class DoctorPage(Page):
         text.append(": who each hop's caller is, the trust and identity policies, read "
                     "through AWS…")
         self.query_one("#doctor-summary", Static).update(text)
+        self.query_one("#doctor-checks", VerticalScroll).remove_children()
+        self.hops = []
         self._run()
 
     @work(thread=True, exclusive=True, group="doctor")
@@ -209,28 +212,23 @@ class DoctorPage(Page):
         return self.app.theme_variables.get(TONE.get(result, "warning"), "")
 
     def _show_error(self, exc: RolecallError) -> None:
-        text = Text("cannot check ", style="bold")
+        text = Text().append("cannot check ", "bold")
         text.append_text(_literal(self.role, "bold")).append(": ")
         text.append_text(_literal(exc.message))
         if exc.fix:
             text.append("\nfix: ").append_text(_literal(exc.fix))
         text.stylize(self._tone("fail"))
         self.query_one("#doctor-summary", Static).update(text)
-        self.query_one("#doctor-checks", VerticalScroll).remove_children()
 
     def _show(self, report: Report) -> None:
         self.query_one("#doctor-summary", Static).update(summary(report, self._tone))
-        scroll = self.query_one("#doctor-checks", VerticalScroll)
-        scroll.remove_children()
-        widgets = []
-        if self.denial:
-            widgets.append(Static(denial_note(self.denial, report), classes="doctor-note"))
         total = len(report.hops)
-        for number, hop in enumerate(report.hops, 1):
-            widgets.append(Static(hop_view(hop, number, total, self._tone),
-                                  classes="doctor-hop", id=f"doctor-hop-{number}"))
-        widgets.append(Static(unevaluated(report, self._tone), classes="doctor-note"))
-        scroll.mount_all(widgets)
+        self.hops = [Static(hop_view(hop, number, total, self._tone), classes="doctor-hop")
+                     for number, hop in enumerate(report.hops, 1)]
+        notes = [Static(denial_note(self.denial, report), classes="doctor-note")
+                 ] if self.denial else []
+        self.query_one("#doctor-checks", VerticalScroll).mount_all(
+            [*notes, *self.hops, Static(unevaluated(report, self._tone), classes="doctor-note")])
         first = self._problems()
         self._next = 1 if first else 0  # the first problem is in view: n goes on from it
         if first and first[0] > 1:  # the problem first; the hops before it are a scroll up
@@ -244,9 +242,8 @@ class DoctorPage(Page):
         return [n for n, hop in enumerate(self.report.hops, 1) if hop.verdict != "allowed"]
 
     def _scroll_to(self, number: int) -> None:
-        widget = self.query_one(f"#doctor-hop-{number}")
         self.query_one("#doctor-checks", VerticalScroll).scroll_to_widget(
-            widget, animate=False, top=True)
+            self.hops[number - 1], animate=False, top=True)
 
     def action_next(self) -> None:
         problems = self._problems()
