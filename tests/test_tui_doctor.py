@@ -6,8 +6,8 @@ denies as real STS does and passes every other request on to moto).
 
 from __future__ import annotations
 
+import contextlib
 import io
-import os
 import threading
 import time
 import urllib.error
@@ -16,15 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
 from rich.console import Console
 from textual.widgets import Input, Static
+from textual.worker import WorkerCancelled
 
 from profiles.errors import AwsError, RolecallError
-from profiles.trust.checks import Check
-from profiles.trust.doctor import Hop, Report
-from profiles.trust.text import shown
 from tests.fake_sts import FakeSts
 from tests.test_trust_doctor import Estate, _account, _doc, allow_assume, trusts
 from tests.test_tui_snapshots import utc  # noqa: F401 - a fixture
@@ -32,13 +28,11 @@ from tests.tui_world import Clock, flat, notes, organisation, settle, until, wor
 from tui.board.app import RolecallApp
 from tui.board.doctoring import offer_doctor
 from tui.board.keybar import KeyBar
-from tui.screens import doctor as page_module
 from tui.screens.assume import AssumeModal
 from tui.screens.doctor import DoctorPage
 from tui.screens.mfa import MfaModal
 
 SMALL, LARGE = (80, 24), (140, 40)
-EXAMPLES = max(10, int(os.environ.get("ROLECALL_PROPERTY_EXAMPLES", "60")))
 NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 
 
@@ -199,11 +193,21 @@ async def test_the_checks_run_in_a_worker_and_a_page_left_drops_its_answer(world
             assert second is not first
             sts.delay.set()  # STS answers now
             await until(pilot, lambda: second.report is not None or second.error, 60)
-            await settle(app, pilot)
+            await settled(app, pilot)
             assert app.screen is second and first.report is None
             assert not [n for n in notes(app) if n.severity == "error"]
     finally:
         sts.stop()
+
+
+async def settled(app, pilot) -> None:
+    """``settle``, where a reload may cancel another (both pages' checks end in one):
+    every worker ends, a cancelled one is fine, a failed one is not."""
+    for _ in range(4):
+        for worker in list(app.workers):
+            with contextlib.suppress(WorkerCancelled):
+                await worker.wait()
+        await pilot.pause()
 
 
 # -- the offer after a denied assume ----------------------------------------------------
@@ -372,89 +376,6 @@ async def test_d_on_a_hand_made_chain_or_a_broken_role_says_why_not(world):
         assert app.screen is app.board_screen
         failed = [n for n in notes(app) if n.title == "doctor lost failed"]
         assert failed and "lost is broken" in failed[0].message
-
-
-# -- hostile text -----------------------------------------------------------------------
-
-HOSTILE = ["a[/]b", "[bold]x[/bold]", "team[dev]", "[link=https://x]y", "\\[b]", "$role",
-           "x\x1b[2Jy", "line\nbreak", "tab\there", "\u2028sep", "界😀"]
-
-
-def report_of(role: str, texts: list[str]) -> Report:
-    a, b, c, d = (texts * 4)[:4]
-    checks = (Check("trust", "fail", f"statement 0 ({a}) trusts nobody", f"add {b}"),
-              Check("identity", "unknown", f"cannot read {c}", f"allow {d}"),
-              Check("external_id", "pass", f"not required {a}"),
-              Check("mfa", "pass", "fine"), Check("duration", "pass", "1h"),
-              Check("org", "pass", "every one: " + " ".join(texts)))
-    hop = Hop(role, f"arn:aws:iam::111111111111:role/{b}", "denied", checks,
-              caller=f"arn:aws:iam::000000000000:user/{c}")
-    return Report(role, "denied", (hop,))
-
-
-def visible(text: str) -> str:
-    return flat(shown(text, 2000))
-
-
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.lists(st.sampled_from(HOSTILE + list("ab-_/:.[]")), min_size=1,
-                         max_size=6).map("".join), min_size=1, max_size=4))
-@example(HOSTILE[:4])
-def test_every_string_of_a_report_is_drawn_literally(texts):
-    """Summary, hop, checks and the denial note: markup stays text, control characters
-    are escaped, nothing is lost (whitespace aside: long words fold)."""
-    report = report_of("r" + texts[0], texts)
-    tone = {"pass": "green", "fail": "red", "unknown": "yellow"}.get
-    drawn = "".join(plain(part, 80) for part in (
-        page_module.summary(report, lambda r: tone(r, "")),
-        page_module.hop_view(report.hops[0], 1, 1, lambda r: tone(r, "")),
-        page_module.denial_note(f"AssumeRole denied: {texts[-1]}", report)))
-    assert "\x1b" not in drawn and "\u2028" not in drawn
-    for value in texts:
-        assert visible(value) in flat(drawn), value
-    assert visible(f"arn:aws:iam::111111111111:role/{(texts * 4)[1]}") in flat(drawn)
-
-
-async def test_hostile_names_on_the_page_itself(world):
-    organisation(world)
-    app = app_for(Clock())
-    report = report_of("a[/]b", HOSTILE)
-    async with app.run_test(size=SMALL) as pilot:
-        await app.board_screen.loaded()
-        page = DoctorPage("a[/]b", lambda: report, denial="User: [bold]x[/bold] \x1b[2J no")
-        await app.push_screen(page)
-        await until(pilot, lambda: page.report is not None)
-        await pilot.pause()
-        assert str(page.query_one("#page-title").render()) == "doctor · a[/]b"
-        text = text_of(page)
-        assert text.startswith("a[/]b: denied · FAIL: trust · unknown: identity")
-        assert "User: [bold]x[/bold] \\x1b[2J no" in text and "\x1b" not in text
-        for value in HOSTILE:
-            assert visible(value) in flat(text), value
-        fits(page)
-
-
-async def test_a_failure_to_check_is_said_on_the_page(world):
-    organisation(world)
-    app = app_for(Clock())
-
-    def broken() -> Report:
-        raise AwsError("GetRole: IAM unreachable [/]", fix="check the network")
-
-    async with app.run_test(size=SMALL) as pilot:
-        await app.board_screen.loaded()
-        page = DoctorPage("dev-deploy", broken)
-        await app.push_screen(page)
-        await until(pilot, lambda: page.error is not None)
-        await pilot.pause()
-        summary = str(page.query_one("#doctor-summary").render())
-        assert summary == ("cannot check dev-deploy: GetRole: IAM unreachable [/]\n"
-                           "fix: check the network")
-        page.check = lambda: report_of("dev-deploy", ["x"])
-        await pilot.press("r")  # check again: it works now
-        await until(pilot, lambda: page.report is not None)
-        assert page.error is None
 
 
 # -- snapshot ---------------------------------------------------------------------------
