@@ -24,7 +24,17 @@ from profiles.errors import AwsError, RolecallError
 from tests.fake_sts import FakeSts
 from tests.test_trust_doctor import Estate, _account, _doc, allow_assume, trusts
 from tests.test_tui_snapshots import utc  # noqa: F401 - a fixture
-from tests.tui_world import Clock, flat, notes, organisation, settle, until, workspace
+from tests.tui_world import (
+    Clock,
+    chained_by_hand,
+    flat,
+    notes,
+    organisation,
+    seed,
+    settle,
+    until,
+    workspace,
+)
 from tui.board.app import RolecallApp
 from tui.board.doctoring import offer_doctor
 from tui.board.keybar import KeyBar
@@ -353,8 +363,6 @@ def test_offer_doctor_rewrites_only_a_fix_that_names_the_doctor():
 
 
 async def test_d_on_a_hand_made_chain_or_a_broken_role_says_why_not(world):
-    from tests.tui_world import chained_by_hand, seed
-
     organisation(world)
     world.write_config(world.config.read_text() + "\n[profile lost]\nrole_arn = "
                        "arn:aws:iam::111111111111:role/Lost\nsource_profile = nowhere\n")

@@ -64,11 +64,13 @@ class DoctorKey:
         ws, duration = self.ws, self.asked.get(name)
 
         def check() -> Report:
-            from profiles.trust.doctor import diagnose  # the checks load on first use
+            # lazy: the checks (IAM policy reading) only when a doctor is asked
+            from profiles.trust.doctor import diagnose
 
             return diagnose(ws, name, duration=duration, clock=ws.clock)
 
-        from tui.screens.doctor import DoctorPage  # screens load on first use
+        # lazy: the page only when it opens, as the board's other screens
+        from tui.screens.doctor import DoctorPage
 
         self.app.push_screen(DoctorPage(name, check, denial=self.refused.get(name)))
 
