@@ -11,6 +11,8 @@ from profiles.sessions.names import DEFAULT_TEMPLATE
 
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})")
 MFA_MODES = ("session", "direct")
+SSO_NAME = "{account_alias}/{role_name}"  # how discovered IAM Identity Center roles are named
+SSO_TTL = 12 * 3600  # discovered roles are listed again after this long
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,8 @@ class Settings:
     mfa_mode: str = "session"
     duration: int | None = None
     mfa_duration: int = MFA_SESSION_DEFAULT
+    sso_name: str = SSO_NAME
+    sso_ttl: int = SSO_TTL
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,12 @@ class Base:
     credential_source: str | None = None
     region: str | None = None
     static: bool = False  # the profile has aws_access_key_id/aws_secret_access_key
+    sso_session: str | None = None  # an IAM Identity Center login (its roles' base)
 
     @property
     def label(self) -> str:
+        if self.sso_session is not None:
+            return f"sso:{self.sso_session}"
         return self.profile or f"credential_source={self.credential_source}"
 
 
@@ -61,6 +68,10 @@ class Role:
     mfa_mode: str | None = None
     trust_policy: str | None = None  # catalog: a JSON file holding the role's trust policy
     origin: str = ""
+    # An IAM Identity Center role (GetRoleCredentials with that session's token): the
+    # sso-session name, or the start URL of a legacy profile. role_arn is then
+    # arn:aws:iam::ACCOUNT:role/PERMISSION_SET, as the portal names it.
+    sso_session: str | None = None
 
     @property
     def _arn_parts(self) -> tuple[str, str]:

@@ -22,7 +22,8 @@ ROLE_KEYS = {
     "role_arn", "source", "external_id", "mfa_serial", "duration", "max_duration",
     "session_name", "region", "mfa_mode", "trust_policy",
 }
-SETTINGS_KEYS = {"refresh_window", "session_name", "mfa_mode", "duration", "mfa_duration"}
+SETTINGS_KEYS = {"refresh_window", "session_name", "mfa_mode", "duration", "mfa_duration",
+                 "sso_name", "sso_ttl"}
 TABLES = {"settings", "accounts", "roles"}
 _POSITION = re.compile(r"\((at line \d+, column \d+|at end of document)\)")
 # STS's own constraints (its API model: pattern, min, max); botocore checks only the min.
@@ -143,6 +144,12 @@ def settings(data: dict, path: Path) -> Settings:
     if "mfa_duration" in raw:
         out = replace(out, mfa_duration=duration(
             raw["mfa_duration"], where, "mfa_duration", MIN_DURATION, MFA_SESSION_MAX))
+    if "sso_name" in raw:
+        from profiles.config.sso_roles import check_template
+
+        out = replace(out, sso_name=check_template(raw["sso_name"], where))
+    if "sso_ttl" in raw:  # 0: discovered roles are listed again only by `rolecall sso sync`
+        out = replace(out, sso_ttl=duration(raw["sso_ttl"], where, "sso_ttl", 0, 90 * 86400))
     return out
 
 
@@ -204,7 +211,7 @@ def role(name: str, raw: object, path: Path, existing: Role | None) -> Role:
             check_sts_value(raw[key], where, key)
     if "source" in raw and not raw["source"]:
         raise ConfigError(f"{where}: source is empty", fix="name a profile or catalog role")
-    if "source" in raw:
-        changes["credential_source"] = None
+    if "source" in raw:  # a role of its own: assumed from that source, nothing else
+        changes["credential_source"] = changes["sso_session"] = None
     base = existing or Role(name=name, role_arn=raw["role_arn"])
     return replace(base, origin=str(path), **changes)

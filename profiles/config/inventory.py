@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from profiles import paths
-from profiles.config import aws_files
+from profiles.config import aws_files, sso_roles
 from profiles.config import catalog as toml_catalog
 from profiles.config.text import check_name, check_region, check_value
 from profiles.durations import MAX_DURATION, MIN_DURATION
@@ -48,6 +48,10 @@ class Inventory:
     # need no planning. Empty when parsed; never affects equality.
     row_plans: dict[str, tuple[str, tuple[str, ...]]] = field(
         default_factory=dict, compare=False, repr=False)
+    # IAM Identity Center sessions by name, and the roster their discovered roles came
+    # from (profiles/config/sso_roles.py).
+    sso_sessions: dict[str, sso_roles.SsoSession] = field(default_factory=dict)
+    sso_file: Path | None = None
     # The AWS files as parsed (None until needed when the inventory came from its
     # snapshot): the STS clients and botocore's credential providers resolve from it.
     _aws: aws_files.AwsFiles | None = field(default=None, compare=False, repr=False)
@@ -82,6 +86,8 @@ class Inventory:
         """What ``role`` is assumed from, as botocore decides: a source profile with
         static keys signs with them even when it has a role_arn of its own (so a role
         may name itself); another role is assumed first; anything else is a base."""
+        if role.sso_session is not None:  # GetRoleCredentials with the session's token
+            return Base(f"sso:{role.sso_session}", sso_session=role.sso_session)
         if role.credential_source:
             return Base(f"credential_source:{role.credential_source}",
                         credential_source=role.credential_source, region=role.region)
@@ -229,10 +235,20 @@ def _safe(region: str | None) -> str | None:
     return region if isinstance(region, str) and not UNSAFE.search(region) else None
 
 
+def _roster_file() -> Path | None:
+    from profiles.estate import roster
+
+    try:
+        return roster.path()
+    except UsageError:  # no home to place the state dir: no discovered roles
+        return None
+
+
 def _read_catalog(inventory: Inventory, path: Path) -> None:
     data = toml_catalog.read(path)
     inventory.settings = toml_catalog.settings(data, path)
     inventory.accounts = toml_catalog.accounts(data, path)
+    sso_roles.merge(inventory, inventory.sso_file)  # before the catalog's roles annotate them
     for name, raw in toml_catalog.table(data, "roles", path).items():
         check_name(name, path, "role")
         if name in inventory.broken and not (isinstance(raw, dict) and "role_arn" in raw
@@ -248,14 +264,16 @@ def _read_catalog(inventory: Inventory, path: Path) -> None:
 
 
 def load(config_file: Path | None = None, credentials_file: Path | None = None,
-         catalog: Path | None = None) -> Inventory:
-    """Read the AWS shared files and the catalog. A malformed file raises ConfigError
-    (with the file and a fix); a malformed role is kept in ``broken``."""
+         catalog: Path | None = None, sso_file: Path | None = None) -> Inventory:
+    """Read the AWS shared files, the catalog and the roles discovered through IAM
+    Identity Center (``sso_file``, default the state dir's roster). A malformed file
+    raises ConfigError (with the file and a fix); a malformed role is kept in ``broken``."""
     config_file = config_file or paths.aws_config_file()
     credentials_file = credentials_file or paths.aws_credentials_file()
     catalog_file = catalog or paths.catalog_file()
     inventory = Inventory(config_file=config_file, catalog_file=catalog_file,
-                          credentials_file=credentials_file)
+                          credentials_file=credentials_file,
+                          sso_file=sso_file or _roster_file())
     _read_aws(inventory, config_file, credentials_file)
     _read_catalog(inventory, catalog_file)
     inventory.settle()

@@ -8,8 +8,9 @@ board's rows need of each role's plan (its chain
 labels, its final step's cache key — a hash of assume parameters — and its ARN's account
 id and short name), all functions of the inventory alone; never a credential: a base
 identity has no key fields to copy. It is keyed by the stamp of the AWS config, the
-credentials file and the catalog (path, inode, mtime_ns and size of each) and used only
-when all three match; anything else — a changed, missing or corrupt snapshot — parses
+credentials file, the catalog and the roster of roles discovered through IAM Identity
+Center (path, inode, mtime_ns and size of each) and used only when all four match;
+anything else — a changed, missing or corrupt snapshot — parses
 the files as before and rewrites it. A file modified within the last second is not
 trusted to the stamp (a second edit in the same filesystem timestamp tick would look
 identical), so no snapshot is written until the files have settled.
@@ -28,7 +29,8 @@ from profiles.errors import ConfigError
 from profiles.model import Account, Base, Role, Settings
 
 NAME = "inventory.json"
-VERSION = 5  # 4: role cache keys name their profile; 5: broken roles, bases' static keys
+VERSION = 6  # 4: role cache keys name their profile; 5: broken roles, bases' static keys;
+# 6: IAM Identity Center sessions and roles
 SETTLED_NS = 1_000_000_000
 
 
@@ -52,10 +54,12 @@ def _settled(stamp: list[list]) -> bool:
 
 
 def _files(config_file: Path | None, credentials_file: Path | None,
-           catalog: Path | None) -> tuple[Path, Path, Path]:
+           catalog: Path | None, state_dir: Path | None = None) -> tuple[Path, ...]:
+    from profiles.estate import roster
+
     return (config_file or paths.aws_config_file(),
             credentials_file or paths.aws_credentials_file(),
-            catalog or paths.catalog_file())
+            catalog or paths.catalog_file(), roster.path(state_dir))
 
 
 _ROLE_FIELDS = list(Role.__dataclass_fields__)  # "name" first
@@ -82,6 +86,8 @@ def _to_json(inv: inventory.Inventory, stamp: list[list]) -> bytes:
                   for b in inv.bases.values()],
         "broken": [[name, error.message, error.fix] for name, error in inv.broken.items()],
         "accounts": [[a.id, a.alias, list(a.tags)] for a in inv.accounts.values()],
+        "sso": [[s.name, s.start_url, s.region, list(s.scopes), s.legacy, s.synced_at, s.roles]
+                for s in inv.sso_sessions.values()],
     }, separators=(",", ":")).encode()
 
 
@@ -109,14 +115,19 @@ def _roles(data: dict, inv: inventory.Inventory) -> dict[str, Role]:
     return roles
 
 
-def _from_json(data: dict, files: tuple[Path, Path, Path]) -> inventory.Inventory:
+def _from_json(data: dict, files: tuple[Path, ...]) -> inventory.Inventory:
+    from profiles.config.sso_roles import SsoSession
+
     inv = inventory.Inventory(settings=Settings(**data["settings"]), config_file=files[0],
-                              catalog_file=files[2], credentials_file=files[1])
+                              catalog_file=files[2], credentials_file=files[1],
+                              sso_file=files[3])
     inv.roles = _roles(data, inv)
     inv.bases = {b[0]: Base(b[0], b[1], b[2], b[3], bool(b[4])) for b in data["bases"]}
     inv.broken = {b[0]: ConfigError(str(b[1]), fix=b[2] if isinstance(b[2], str) else None)
                   for b in data["broken"]}
     inv.accounts = {a[0]: Account(a[0], a[1], tuple(a[2])) for a in data["accounts"]}
+    inv.sso_sessions = {s[0]: SsoSession(s[0], s[1], s[2], tuple(s[3]), bool(s[4]), s[5], s[6])
+                        for s in data["sso"]}
     for role in inv.roles.values():  # what Role's own fields must be, or a parse error
         if not (isinstance(role.name, str) and isinstance(role.role_arn, str)):
             raise TypeError("malformed role")
@@ -127,7 +138,7 @@ def read(config_file: Path | None = None, credentials_file: Path | None = None,
          catalog: Path | None = None, state_dir: Path | None = None
          ) -> inventory.Inventory | None:
     """The inventory from a snapshot whose stamp matches the files now, or None."""
-    files = _files(config_file, credentials_file, catalog)
+    files = _files(config_file, credentials_file, catalog, state_dir)
     path = (state_dir or paths.state_dir()) / NAME
     try:
         data = json.loads(path.read_bytes())
@@ -146,7 +157,7 @@ def load(config_file: Path | None = None, credentials_file: Path | None = None,
     cached = read(config_file, credentials_file, catalog, state_dir)
     if cached is not None:
         return cached
-    files = _files(config_file, credentials_file, catalog)
+    files = _files(config_file, credentials_file, catalog, state_dir)
     before = file_stamp(files)
     inv = inventory.load(*files)
     if before == file_stamp(files) and _settled(before):
