@@ -23,7 +23,7 @@ from profiles.durations import CHAIN_CAP, MAX_DURATION, MIN_DURATION, format_dur
 from profiles.errors import AwsError, RolecallError, UsageError
 from profiles.model import Role, Session, iso
 from profiles.ops import journal
-from profiles.sessions import fastpath
+from profiles.sessions import fastpath, sso_step
 from profiles.sessions import names as session_names
 from profiles.sessions.ask import Ask, digest, matches
 from profiles.sessions.cache import SessionCache
@@ -60,8 +60,8 @@ class Engine:
         self._key_locks: dict[str, threading.Lock] = {}
         self._made: dict[str, int] = {}  # sessions made per key (under its lock)
         self._plans: dict[str, Plan] = {}  # the inventory never changes once loaded
-        cfg, cat = inventory.config_file, inventory.catalog_file
-        self.stamp = fastpath.stamp(str(cfg) if cfg else None, str(cat) if cat else None)
+        cfg, cat, sso = inventory.config_file, inventory.catalog_file, inventory.sso_file
+        self.stamp = fastpath.stamp(*(str(f) if f else None for f in (cfg, cat, sso)))
 
     # -- planning -------------------------------------------------------------------------
 
@@ -102,6 +102,8 @@ class Engine:
         settings = self.inventory.settings
         if step.kind == "mfa":
             return settings.mfa_duration
+        if step.kind == "sso":  # the permission set decides; what a renewal may give
+            return DEFAULT_DURATION
         role = step.role
         assert role is not None
         seconds = requested or role.duration or settings.duration or DEFAULT_DURATION
@@ -176,6 +178,8 @@ class Engine:
         plan = self.plan(name)
         last = plan.steps[-1]
         assert last.role is not None
+        if last.kind == "sso":
+            sso_step.check_options(name, duration, session_name, external_id)
         ask = Ask(explicit_duration(duration, last.role, last.chained), session_name,
                   external_id or None, min_left)
         if session_name is not None:
@@ -294,7 +298,8 @@ class Engine:
                  error: RolecallError | None = None) -> RolecallError | None:
         """Record the call's outcome (never a secret); returns ``error`` to re-raise."""
         if error is not None:
-            denied = error.code in ("AccessDenied", "AccessDeniedException")
+            denied = error.code in ("AccessDenied", "AccessDeniedException",
+                                    "ForbiddenException")  # the SSO portal's denial
             entry = replace(entry, result="denied" if denied else "error",
                             error_code=error.code)
         else:
@@ -327,6 +332,8 @@ class Engine:
         from profiles.sessions import sts  # botocore: only when STS is called (not on hits)
 
         now = self.now()
+        if step.kind == "sso":  # GetRoleCredentials: the first hop of the chain
+            return sso_step.assume(self, plan, step, now)
         settings = self.inventory.settings
         caller = parent.arn if parent and parent.kind == "role" else plan.base.label
         client = self._client(plan, parent)

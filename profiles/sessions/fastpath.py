@@ -57,12 +57,20 @@ def _shapes_roles(data: bytes) -> bool:
     return any(key in lowered for key in _ROLE_KEYS) and bool(re.search(_ROLE_KEY, data))
 
 
-def stamp(config_file: str | None = None, catalog_file: str | None = None) -> str:
-    """Identity of the files that define roles: path, mtime and size of each. Paths are
-    normalised, so the engine's ``Path`` spelling and the raw variable compare equal."""
+def stamp(config_file: str | None = None, catalog_file: str | None = None,
+          sso_file: str | None = None) -> str:
+    """Identity of the files that define roles: path, mtime and size of each (the roster
+    of roles discovered through IAM Identity Center too: a sync may give a name to
+    another account). Paths are normalised, so the engine's ``Path`` spelling and the
+    raw variable compare equal."""
     parts = []
+    if sso_file is None:
+        try:
+            sso_file = os.path.join(_state_dir(), "sso-roles.json")
+        except RuntimeError:  # no home to find the state dir in: no roster either
+            sso_file = "-"
     for raw in (config_file or _path("AWS_CONFIG_FILE", "~/.aws/config"),
-                catalog_file or _catalog()):
+                catalog_file or _catalog(), sso_file):
         path = os.path.abspath(raw)
         try:
             st = os.stat(path)

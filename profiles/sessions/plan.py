@@ -2,7 +2,9 @@
 the checks made before any STS call (durations, MFA codes).
 
 A chain is planned as steps from the base identity to the target: an optional MFA
-session (``GetSessionToken``, session mode), then one ``AssumeRole`` per role. Every
+session (``GetSessionToken``, session mode), then one ``AssumeRole`` per role; a chain
+from IAM Identity Center starts with ``GetRoleCredentials`` (an ``sso`` step, whose
+base is the session's login) and every hop after it is chained. Every
 step has a cache key built from its assume parameters, its profile's name (each
 profile's sessions are its own) and its parent's key, never from the generated session
 name: roles whose chains share a hop share that hop's session.
@@ -37,7 +39,7 @@ MfaCodes = str | Mapping[str, str] | None
 class Step:
     """One hop of a plan: an MFA session or a role assumption."""
 
-    kind: str  # "mfa" or "role"
+    kind: str  # "mfa", "role" or "sso" (GetRoleCredentials: the first hop only)
     key: str
     label: str
     role: Role | None = None
@@ -79,6 +81,10 @@ def plan_of(inventory: Inventory, name: str) -> Plan:
     steps: list[Step] = []
     parent = f"base:{base.name}"
     for index, role in enumerate(roles):
+        if role.sso_session is not None:  # the first hop: the portal's role credentials
+            parent = _key("sso", parent, role.role_arn, role.name)
+            steps.append(Step("sso", parent, role.name, role=role))
+            continue
         mode = role.mfa_mode or inventory.settings.mfa_mode
         direct = bool(role.mfa_serial) and (mode == "direct" or index > 0)
         if role.mfa_serial and not direct:

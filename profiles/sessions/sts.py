@@ -32,7 +32,7 @@ from botocore.exceptions import (
 
 from profiles import paths
 from profiles.config.inventory import Inventory
-from profiles.errors import AwsError, ConfigError, RolecallError
+from profiles.errors import AwsError, ConfigError, RolecallError, UsageError
 from profiles.model import Base, Credentials
 
 # Three tries in all (botocore counts max_attempts as retries after the first), each
@@ -127,6 +127,9 @@ def base_credentials(inventory: Inventory, base: Base, target: str, region: str 
         create_credential_resolver,
     )
 
+    if base.sso_session is not None:  # its roles' sessions come from GetRoleCredentials
+        raise UsageError(f"{target} starts from IAM Identity Center ({base.label}): that "
+                         "login has no keys of its own", fix=f"assume {target} itself")
     session = _session(inventory)
     _use(session, target, region)
     try:
