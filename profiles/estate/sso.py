@@ -1,0 +1,200 @@
+"""Logging in to IAM Identity Center: the OAuth device authorization flow (RFC 8628) as
+the AWS CLI runs it, and logging out.
+
+``RegisterClient`` once (the registration is kept in the keyring and reused until it
+expires), ``StartDeviceAuthorization``, then the person opens the verification URL
+and approves the code shown while ``CreateToken`` is polled at the interval the service
+gave: ``authorization_pending`` waits, ``slow_down`` adds 5 seconds to the interval
+(RFC 8628 §3.5), an expired device code or a denial ends the login with a message.
+The caller shows the URL and code (``show``) and supplies the wait between polls
+(``wait(seconds)`` returns True to cancel), so a terminal, the board and a test with an
+injected clock all drive the same flow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from profiles.config.sso_roles import SsoSession
+from profiles.errors import AwsError, ConfigError, UsageError
+from profiles.estate import clients, tokens
+from profiles.estate.tokens import Registration, Token, TokenStore
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+CLIENT_NAME = "rolecall"
+SLOW_DOWN = 5  # RFC 8628 §3.5: add this to the interval after each slow_down
+DEFAULT_INTERVAL = 5
+REUSE_MARGIN = 3600  # a registration this close to expiry is replaced
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What the person must do: open ``url`` (it carries the code) and check ``code``."""
+
+    session: str
+    url: str
+    code: str
+    expires_at: float
+
+
+def _wait(seconds: float) -> bool:
+    time.sleep(seconds)
+    return False
+
+
+class Cancelled(UsageError):
+    """The login was cancelled before the code was approved."""
+
+
+def _registration(session: SsoSession, store: TokenStore, oidc, now: float) -> Registration:
+    known = store.registration(session.name)
+    if known is not None and known.expires_at - now > REUSE_MARGIN and \
+            known.scopes == session.scopes:
+        return known
+    params: dict[str, object] = {"clientName": CLIENT_NAME, "clientType": "public"}
+    if session.scopes:  # an sso-session: refreshable tokens, as the AWS CLI registers
+        params.update(scopes=list(session.scopes), grantTypes=[DEVICE_GRANT, "refresh_token"])
+    answer = _call(oidc.register_client, session, "RegisterClient", **params)
+    registration = Registration(answer["clientId"], answer["clientSecret"],
+                                float(answer.get("clientSecretExpiresAt") or now + 86400),
+                                session.scopes)
+    store.put_registration(session.name, registration)
+    return registration
+
+
+def _call(method, session: SsoSession, action: str, **params):
+    """One OIDC call; any failure as one line."""
+    try:
+        return method(**params)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line
+        raise _failure(exc, session, action) from None
+
+
+def _failure(exc: Exception, session: SsoSession, action: str) -> AwsError:
+    code = clients.error_code(exc)
+    if code is None:
+        return AwsError(f"IAM Identity Center ({session.region}) unreachable during "
+                        f"{action}: {exc}", fix="check the network and sso_region")
+    message = getattr(exc, "response", {}).get("Error", {}).get("Message", "")
+    error = AwsError(f"{action} for {session.name!r} failed: {code}: {message}".rstrip(": "),
+                     fix="check sso_start_url and sso_region of the session")
+    error.code = code
+    return error
+
+
+def login(session: SsoSession, store: TokenStore, *, show: Callable[[Prompt], None],
+          wait: Callable[[float], bool] = _wait, clock: Callable[[], float] = time.time
+          ) -> Token:
+    """The device flow for ``session``; the token is kept in ``store`` and returned."""
+    oidc = clients.bearer("sso-oidc", session.region)
+    now = clock()
+    registration = _registration(session, store, oidc, now)
+    try:
+        device = oidc.start_device_authorization(
+            clientId=registration.client_id, clientSecret=registration.client_secret,
+            startUrl=session.start_url)
+    except Exception as exc:  # noqa: BLE001
+        if clients.error_code(exc) == "InvalidClientException":  # revoked: register anew
+            store.drop(session.name, registration=True)
+            registration = _registration(session, store, oidc, now)
+        device = _call(oidc.start_device_authorization, session, "StartDeviceAuthorization",
+                       clientId=registration.client_id,
+                       clientSecret=registration.client_secret, startUrl=session.start_url)
+    deadline = now + int(device.get("expiresIn") or 600)
+    interval = max(1, int(device.get("interval") or DEFAULT_INTERVAL))
+    show(Prompt(session.name, device.get("verificationUriComplete")
+                or device["verificationUri"], device["userCode"], deadline))
+    again = f"run `rolecall sso login {shlex.quote(session.name)}` again"
+    while True:
+        try:
+            answer = oidc.create_token(grantType=DEVICE_GRANT, deviceCode=device["deviceCode"],
+                                       clientId=registration.client_id,
+                                       clientSecret=registration.client_secret)
+            break
+        except Exception as exc:  # noqa: BLE001
+            code = clients.error_code(exc)
+            if code == "SlowDownException":
+                interval += SLOW_DOWN
+            elif code == "ExpiredTokenException":
+                raise AwsError("the sign-in code expired before it was approved",
+                               fix=f"{again}, and approve it within "
+                               f"{int(deadline - now) // 60} minutes") from None
+            elif code == "AccessDeniedException":
+                raise AwsError("the sign-in was denied in the browser",
+                               fix=f"{again}, and choose Allow") from None
+            elif code != "AuthorizationPendingException":
+                raise _failure(exc, session, "CreateToken") from None
+        if clock() + interval > deadline:
+            raise AwsError("the sign-in code expired before it was approved",
+                           fix=f"{again}, and approve it within "
+                           f"{int(deadline - now) // 60} minutes")
+        if wait(interval):
+            raise Cancelled("login cancelled", fix=again)
+    issued = clock()
+    token = Token(answer["accessToken"], issued + int(answer.get("expiresIn") or 3600),
+                  answer.get("refreshToken"), registration.client_id,
+                  registration.client_secret, registration.expires_at)
+    store.put_token(session, token)
+    return token
+
+
+def share(session: SsoSession, token: Token) -> str:
+    """Write the login where the AWS CLI and the SDKs find it; returns the file."""
+    return str(tokens.write_cli_cache(session, token))
+
+
+def logout(session: SsoSession, store: TokenStore) -> list[str]:
+    """Log ``session`` out: the portal's ``Logout`` (best effort), the keyring's token,
+    and the AWS CLI's file when it holds the same token (rolecall wrote it). Returns
+    what was removed, for the message."""
+    removed: list[str] = []
+    token = store.token(session.name)
+    if token is not None:
+        with contextlib.suppress(Exception):  # dropped here whatever the portal says
+            clients.bearer("sso", session.region, attempts=1).logout(
+                accessToken=token.access_token)
+        store.drop(session.name)
+        removed.append("the keyring's token")
+        shared = tokens.read_cli_cache(session)
+        if shared is not None and shared.access_token == token.access_token:
+            tokens.cli_cache_file(session).unlink(missing_ok=True)
+            removed.append(str(tokens.cli_cache_file(session)))
+    return removed
+
+
+def resolve(inv, name: str | None) -> SsoSession:
+    """The SSO session ``name`` names: a session, a profile using one (or a legacy
+    profile's start URL), or a role discovered in one; the only one when ``name`` is
+    None. Bad input raises UsageError (a malformed session: its ConfigError)."""
+    from profiles.config.sso_roles import sessions
+
+    found = sessions(inv.aws_config, inv.config_file)
+    fix = "rolecall sso login NAME; sessions: " + (", ".join(sorted(found)) or "none")
+    if name is None:
+        if len(found) == 1:
+            name = next(iter(found))
+        elif not found:
+            raise UsageError(f"no IAM Identity Center session in {inv.config_file}",
+                             fix="add an [sso-session NAME] section with sso_start_url and "
+                             "sso_region (or configure one with `aws configure sso`)")
+        else:
+            raise UsageError("which IAM Identity Center session?", fix=fix)
+    if name not in found:
+        values = inv.aws_config["profiles"].get(name, {})
+        role = inv.roles.get(name)
+        other = values.get("sso_session") or values.get("sso_start_url") or \
+            (role.sso_session if role is not None else None)
+        if other is None:
+            raise UsageError(f"unknown IAM Identity Center session {name!r}", fix=fix)
+        name = other
+    session = found.get(name)
+    if isinstance(session, ConfigError):
+        raise session
+    if session is None:
+        raise UsageError(f"unknown IAM Identity Center session {name!r}", fix=fix)
+    known = inv.sso_sessions.get(session.name)
+    return known if known is not None else session
