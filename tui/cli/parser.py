@@ -117,7 +117,7 @@ class Commands:
 
 
 def build_parser() -> tuple[Parser, Commands]:
-    from tui.cli import app, roles, sessions, trust
+    from tui.cli import app, roles, sessions, sso, trust
 
     parser = Parser(prog=PROG, description="AWS cross-account roles: assume, chain, cache "
                     "in the OS keyring, write profiles, open shells.")
@@ -129,6 +129,7 @@ def build_parser() -> tuple[Parser, Commands]:
     roles.register(commands)
     sessions.register(commands)
     trust.register(commands)
+    sso.register(commands)
     return parser, commands
 
 

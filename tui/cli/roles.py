@@ -32,7 +32,9 @@ def _no_roles() -> None:
 
 
 def cmd_list(ns: argparse.Namespace) -> int:
-    ws = common.workspace(prompt=False)
+    from tui.cli.sso import refreshed
+
+    ws = refreshed(common.workspace(prompt=False))  # stale SSO listings are listed again
     now, window = ws.now(), ws.refresh_window
     rows = ws.rows()
     if ns.json:
