@@ -104,6 +104,13 @@ class RoleActions(Jobs):
                         verb="assume", failed=partial(self._assume_failed, request))
 
     def _assume_failed(self, request: AssumeRequest, exc: RolecallError) -> None:
+        from profiles.estate.tokens import LoginRequired  # the core's, loaded by the failure
+
+        if isinstance(exc, LoginRequired):  # no token, or an expired one: offer to sign in
+            from tui.screens.sso_login import offer  # dialogs load on first use
+
+            offer(self, exc.session, request.role)  # type: ignore[arg-type]
+            return
         denied = getattr(exc, "code", None) == "AccessDenied" or " denied" in exc.message
         if denied and request.external_id is None and self.ws is not None:
             role = self.ws.inventory.roles.get(request.role)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 STATE_STYLE = {"active": "green", "expiring": "bold yellow", "expired": "dim", "none": "dim"}
 NOTES = {"mfa": "MFA session", "chained": "chained, 1h cap", "role": "assumed role",
-         "base": "base identity"}
+         "base": "base identity", "sso": "SSO role"}
 NOTE_W = max(len(n) for n in NOTES.values())
 LEFT_W = 8  # "11:59:59"
 LABEL_MIN = 16  # narrower than this for the hop labels, and the chain is stacked

@@ -1,0 +1,70 @@
+"""The board and IAM Identity Center (DESIGN §12): SSO roles on the board, and the login
+it offers when an assumption needs one (no token, or an expired one)."""
+
+from __future__ import annotations
+
+from profiles.estate.tokens import TokenStore
+from profiles.sessions.cache import SessionCache
+from tests.sso_world import corp, identity  # noqa: F401
+from tests.tui_world import settle, texts, until
+from tui.board.app import RolecallApp
+from tui.screens.assume import AssumeModal
+from tui.screens.sso_login import LoginModal, SignInModal
+
+SIZE = (160, 40)
+
+
+def logged_out(corp):  # noqa: F811
+    """corp's roles listed, then its login gone from the keyring."""
+    corp.log_in()
+    corp.sync()
+    TokenStore.of(SessionCache()).drop("corp")
+    return RolecallApp(clock=corp.identity.clock, workspace=corp.workspace(),
+                       auto_renew=False, ticking=False)
+
+
+async def test_the_board_offers_a_login_then_assumes(corp, identity):  # noqa: F811
+    identity.center.enforce_interval = False
+    app = logged_out(corp)
+    async with app.run_test(size=SIZE) as pilot:
+        board = app.board_screen.board
+        await app.board_screen.loaded()
+        assert "sso:corp" in " ".join(board.rows["prod/ReadOnly"].chain)
+        assert board.select("prod/ReadOnly")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AssumeModal))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, SignInModal))
+        assert "needs a login to IAM Identity Center session corp" in texts(app.screen)
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, LoginModal)
+                    and "user_code=" in texts(app.screen))
+        shown = texts(app.screen)
+        device = identity.center.device()
+        assert device.user_code in shown and device.device_code not in shown
+        identity.center.approve()
+        await until(pilot, lambda: isinstance(app.screen, AssumeModal), timeout=30)
+        await pilot.press("enter")
+        await until(pilot, lambda: board.rows["prod/ReadOnly"].session is not None)
+        await settle(app, pilot)
+        assert TokenStore.of(SessionCache()).token("corp") is not None
+        assert "SSO role" in app.board_screen.detail.plain
+
+
+async def test_a_cancelled_login_leaves_no_token(corp, identity):  # noqa: F811
+    app = logged_out(corp)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.board_screen.loaded()
+        app.board_screen.board.select("dev/Billing")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AssumeModal))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, SignInModal))
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, LoginModal)
+                    and "user_code=" in texts(app.screen))
+        await pilot.press("escape")
+        await until(pilot, lambda: any("cancelled" in n.message for n in app._notifications))
+        await settle(app, pilot)
+        assert TokenStore.of(SessionCache()).token("corp") is None
+        assert app.board_screen.board.rows["dev/Billing"].session is None

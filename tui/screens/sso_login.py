@@ -1,0 +1,117 @@
+"""Signing in to IAM Identity Center from the board: offered when an assumption needs a
+login (no token, or an expired one). The device flow runs in a worker; this dialog
+shows the verification URL and code until the person approves them in a browser (or
+cancels), then the session's roles are listed if they are stale and the role that
+needed the login is assumed again."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import Button, Static
+
+from tui.screens.confirm import ConfirmModal
+from tui.screens.dialog import Dialog, literal
+
+if TYPE_CHECKING:
+    from tui.board.screen import BoardScreen
+
+
+class SignInModal(ConfirmModal):
+    """Sign in? The focus is on yes: signing in loses nothing."""
+
+    OK_VARIANT = "primary"
+
+    def on_mount(self) -> None:
+        self.query_one("#ok", Button).focus()
+
+
+class LoginModal(Dialog):
+    """The URL and code to approve; dismisses with None when cancelled."""
+
+    def __init__(self, session: str) -> None:
+        super().__init__(Content.from_markup("Sign in to IAM Identity Center: [b]$name[/b]",
+                                             name=session))
+
+    def fields(self) -> ComposeResult:
+        yield Static(literal("starting the sign-in…"), id="sso-url")
+        yield Static(literal(""), id="sso-code", classes="label")
+        yield Static(literal("waiting for approval in the browser…"), classes="hint")
+
+    def buttons(self) -> Horizontal:
+        return Horizontal(Button("Cancel", id="cancel"), classes="buttons")
+
+    def key_hints(self) -> list[tuple[str, str, str]]:
+        return [("escape", "esc", "Cancel")]
+
+    def show_prompt(self, url: str, code: str) -> None:
+        self.query_one("#sso-url", Static).update(
+            Content.from_markup("Open [b]$url[/b]", url=url))
+        self.query_one("#sso-code", Static).update(
+            Content.from_markup("and check that it shows the code [b]$code[/b]", code=code))
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.action_cancel()
+
+
+def offer(screen: BoardScreen, session: str, role: str) -> None:
+    """Ask to sign in to ``session`` (``role`` needed it); on yes, sign in."""
+    question = SignInModal(
+        Content.from_markup("Sign in to [b]$name[/b]?", name=session),
+        Content.from_markup("[b]$role[/b] needs a login to IAM Identity Center session "
+                            "[b]$name[/b]: the board shows a code to approve in your "
+                            "browser, then assumes it.", role=role, name=session),
+        yes="Sign in")
+    screen.app.push_screen(question, lambda yes: sign_in(screen, session, role) if yes
+                           else None)
+
+
+def sign_in(screen: BoardScreen, name: str, role: str | None) -> None:
+    from tui.board.jobs import PromptCancelled
+
+    ws = screen.ws
+    assert ws is not None
+    modal = LoginModal(name)
+    cancelled = threading.Event()
+    screen.app.push_screen(modal, lambda _: cancelled.set())
+
+    def job() -> Any:
+        import time
+
+        from profiles.estate import discovery, sso
+        from profiles.estate.tokens import TokenStore
+
+        session = sso.resolve(ws.inventory, name)
+        store = TokenStore.of(ws.cache)
+        try:
+            sso.login(session, store, wait=cancelled.wait, show=lambda p: screen.app.
+                      call_from_thread(modal.show_prompt, p.url, p.code))
+        except sso.Cancelled:
+            raise PromptCancelled(name) from None
+        screen.app.call_from_thread(modal.dismiss, True)
+        if discovery.stale({session.name: session}, ws.inventory.settings.sso_ttl,
+                           time.time()):
+            found, _ = discovery.run(ws.inventory, ws.cache, session)
+            return found.role_count
+        return None
+
+    def done(listed: int | None) -> None:
+        if listed is None and role is not None:  # the same roles: assume the one waiting
+            screen.rc.say("signed in", title=name, timeout=5)
+            screen.run_on("assume", role)
+            return
+        screen.rc.say(f"signed in; {listed} roles listed", title=name, timeout=5)
+        screen.rc.ws = None  # the next load reads the new roles
+        screen.reload(select=role)
+
+    def failed(_: object) -> None:
+        if modal.is_current:
+            modal.dismiss(None)
+
+    screen.background(name, None, job, done, verb="sign in", reload=False, failed=failed)
