@@ -181,7 +181,7 @@ def test_explicit_session_names_are_checked(name):
 # Every command the argv property runs, with every option its parser declares. A new
 # command joins COVERED (or, if it must not run unattended, say why in UNATTENDED_NEVER).
 COVERED = ("list", "assume", "env", "exec", "shell", "write", "process", "sessions", "forget",
-           "clean", "demo", "doctor", "lint")
+           "clean", "demo", "doctor", "lint", "sso", "discover")
 UNATTENDED_NEVER: dict[str, str] = {}
 
 
@@ -198,6 +198,7 @@ def _options() -> list[str]:
 WORDS = st.sampled_from([
     *COVERED, *_options(), "sh", "fish", "xml", "1h", "13h", "abc", "a", "r", "base", "-",
     "--", "--bogus", "-x", "123456", "12345a", "--duration=1h", "--format=json", "asume",
+    "login", "logout", "sync", "status", "--share", "--no-browser", "--all",  # sso's own
 ])
 UNDECODED = st.text(st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF), min_size=1,
                     max_size=2).map(lambda bad: "r" + bad)  # argv bytes the locale cannot decode
