@@ -21,7 +21,7 @@ from pathlib import Path
 
 from profiles.config.sso_roles import SsoSession
 from profiles.errors import AwsError
-from profiles.estate import clients, roster
+from profiles.estate import roster
 from profiles.estate.tokens import LoginRequired
 
 RATE = 10  # calls per second, at most (DESIGN §12)
@@ -84,6 +84,12 @@ class Limiter:
             self._resume = max(self._resume, self.clock() + seconds)
 
 
+def _code(exc: Exception) -> str | None:
+    from profiles.estate.clients import error_code
+
+    return error_code(exc)
+
+
 class Lister:
     """The paged calls of one sync, paced by a limiter, retried when throttled."""
 
@@ -94,6 +100,8 @@ class Lister:
         self.token = access_token
         self.limiter = limiter
         self.rng = rng or random.Random()
+        from profiles.estate import clients  # botocore: only when the portal is called
+
         self.client = clients.bearer("sso", session.region, attempts=1, pool=WORKERS + 2)
         self.calls = 0
         self.throttled = 0
@@ -107,7 +115,7 @@ class Lister:
                 with self.limiter.slot():
                     return getattr(self.client, operation)(accessToken=self.token, **params)
             except Exception as exc:  # noqa: BLE001 - every failure becomes one line
-                code = clients.error_code(exc)
+                code = _code(exc)
                 if code in THROTTLED and attempt < TRIES - 1:
                     with self._count:
                         self.throttled += 1

@@ -97,12 +97,12 @@ def _listed(result: dict) -> None:
 def refreshed(ws):
     """``ws``, or a new workspace when a stale SSO listing was refreshed (``list``);
     a session that cannot be refreshed (not logged in) is a note."""
-    from profiles.estate import discovery
-    from profiles.workspace import Workspace
-
     sessions = ws.inventory.sso_sessions
     if not sessions:
         return ws
+    from profiles.estate import discovery
+    from profiles.workspace import Workspace
+
     synced = False
     for session in discovery.stale(sessions, ws.inventory.settings.sso_ttl, time.time()):
         try:
