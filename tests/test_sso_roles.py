@@ -133,3 +133,20 @@ def test_an_expired_login_says_run_sso_login(corp, identity):  # noqa: F811
     TokenStore.of(SessionCache()).drop("corp")
     assert_fails(corp.world.run("assume", "prod/ReadOnly"), 1, "'corp' is not logged in",
                  "rolecall sso login corp")
+
+
+def test_doctor_on_sso_roles_explains_without_guessing(listed, moto):
+    """A role assumed from an SSO role: its caller is the SSO role's session (the
+    permission set's AWSReservedSSO role); an SSO role itself is no trust question."""
+    from profiles.trust.doctor import diagnose
+
+    moto.create_role("222222222222", "Deploy")
+    listed.world.catalog.write_text(CHAINED)
+    ws = listed.workspace()
+    with pytest.raises(UsageError, match="assignment to you does"):
+        diagnose(ws, "prod/ReadOnly")
+    report = diagnose(ws, "deploy").to_json()
+    hop, = report["hops"]
+    assert reserved_role_name("111111111111", "ReadOnly") in hop["caller"]
+    checks = {c["check"]: c["result"] for c in hop["checks"]}
+    assert checks["trust"] == "pass" and checks["duration"] == "pass"

@@ -68,3 +68,19 @@ async def test_a_cancelled_login_leaves_no_token(corp, identity):  # noqa: F811
         await settle(app, pilot)
         assert TokenStore.of(SessionCache()).token("corp") is None
         assert app.board_screen.board.rows["dev/Billing"].session is None
+
+
+async def test_a_stale_listing_is_listed_again_when_the_board_opens(corp, identity):  # noqa: F811
+    corp.log_in(expires_in=3 * 86400)
+    corp.sync()
+    identity.center.add_account("444444444444", "sandbox", roles=("PowerUser",))
+    identity.clock.advance(13 * 3600)  # past sso_ttl (12 h)
+    app = RolecallApp(clock=identity.clock, workspace=corp.workspace(), auto_renew=False,
+                      ticking=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.board_screen.loaded()
+        assert "sandbox/PowerUser" not in app.board_screen.board.rows
+        await until(pilot, lambda: app.board_screen.board is not None
+                    and "sandbox/PowerUser" in app.board_screen.board.rows, timeout=30)
+        assert any("10 IAM Identity Center roles listed" in n.message
+                   for n in app._notifications)

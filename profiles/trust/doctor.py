@@ -83,6 +83,11 @@ def diagnose(ws, name: str, *, trust_policy: str | None = None,
     (an unknown role, a bad duration, a trust-policy file that is not a policy) raises
     UsageError; AWS that cannot be reached raises AwsError."""
     plan = ws.engine.plan(name)
+    if plan.steps[-1].kind == "sso":
+        raise UsageError(f"{name} is an IAM Identity Center role: no trust policy decides "
+                         "who takes it, its assignment to you does",
+                         fix="`rolecall sso sync` lists the roles assigned to you; doctor "
+                         "explains roles assumed from it")
     explicit = _requested(duration)
     override = None
     if trust_policy is not None:

@@ -129,11 +129,14 @@ class Gatherer:
     def base(self, plan) -> tuple[reads.Keys | None, Caller | None, str | None]:
         try:
             target = plan.steps[-1].role
-            frozen = sts.base_credentials(self.ws.inventory, plan.base, target.name,
-                                          target.region)
+            if plan.steps[0].kind == "sso":  # the first role's caller: the SSO role's session
+                keys = self._assume(plan.steps[0].role.name)
+            else:
+                frozen = sts.base_credentials(self.ws.inventory, plan.base, target.name,
+                                              target.region)
+                keys = reads.Keys(frozen.access_key, frozen.secret_key, frozen.token)
         except RolecallError as exc:
             return None, None, exc.message
-        keys = reads.Keys(frozen.access_key, frozen.secret_key, frozen.token)
         self.base_temporary = keys.temporary
         region = sts.default_region(*(s.role.region for s in plan.steps[:1] if s.role),
                                 plan.base.region)

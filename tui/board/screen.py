@@ -211,6 +211,10 @@ class BoardScreen(DoctorKey, RoleActions, FilterKeys, Screen):
 
     def apply_snapshot(self, snap: snapshot.Snapshot, select: str | None = None) -> None:
         assert self.board is not None
+        if self.snap is None:  # the first load: stale SSO listings are listed again
+            from tui.board.sso import sync_stale
+
+            self.call_after_refresh(sync_stale, self)
         self.snap = snap
         self.load_error = None
         now = self.now()
