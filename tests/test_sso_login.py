@@ -107,6 +107,16 @@ def test_the_client_registration_is_reused_until_it_expires(corp, identity):  # 
     assert oidc.calls.count("RegisterClient") == 2
 
 
+def test_a_revoked_registration_is_replaced(corp, identity):  # noqa: F811
+    login(corp, Person(identity, approve_after=1))
+    identity.center.clients.clear()  # the service no longer knows the client
+    login(corp, Person(identity, approve_after=1))
+    oidc = identity.fakes.oidc
+    assert oidc.calls.count("RegisterClient") == 2
+    assert [c.error for c in oidc.calls.of("StartDeviceAuthorization")] == [
+        None, "InvalidClientException", None]
+
+
 def _cli_cache(home, key: str):
     return home / ".aws" / "sso" / "cache" / f"{hashlib.sha1(key.encode()).hexdigest()}.json"
 

@@ -98,9 +98,10 @@ def login(session: SsoSession, store: TokenStore, *, show: Callable[[Prompt], No
             clientId=registration.client_id, clientSecret=registration.client_secret,
             startUrl=session.start_url)
     except Exception as exc:  # noqa: BLE001
-        if clients.error_code(exc) == "InvalidClientException":  # revoked: register anew
-            store.drop(session.name, registration=True)
-            registration = _registration(session, store, oidc, now)
+        if clients.error_code(exc) != "InvalidClientException":
+            raise _failure(exc, session, "StartDeviceAuthorization") from None
+        store.drop(session.name, registration=True)  # revoked or expired: register anew
+        registration = _registration(session, store, oidc, now)
         device = _call(oidc.start_device_authorization, session, "StartDeviceAuthorization",
                        clientId=registration.client_id,
                        clientSecret=registration.client_secret, startUrl=session.start_url)

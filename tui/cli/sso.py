@@ -40,7 +40,7 @@ def _show(browser: bool):
              f"  {prompt.url}\n"
              f"  and check that the page shows the code {prompt.code} "
              f"(it expires in {minutes} minutes)")
-        if browser and _display():
+        if browser and _display() and prompt.url.startswith("https://"):
             import contextlib
             import webbrowser
 
