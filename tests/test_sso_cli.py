@@ -109,3 +109,20 @@ def test_bad_input_is_one_clear_line(corp):  # noqa: F811
         "no IAM Identity Center sessions in the AWS config\n"
     world.write_config("[sso-session corp]\nsso_start_url = https://x.awsapps.com/start\n")
     assert_fails(world.run("sso", "login", "corp"), 2, "has no sso_region")
+
+
+def test_progress_shows_a_hostile_session_name_literally(monkeypatch):
+    import io
+
+    from tui.cli.sso import _Progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    err = Tty()
+    monkeypatch.setattr(sys, "stderr", err)
+    with _Progress("a[/]b[bold]c") as progress:
+        progress(1, 3)
+        progress.bar.refresh()
+    assert "listing a[/]b[bold]c" in err.getvalue()
