@@ -3,6 +3,8 @@ it offers when an assumption needs one (no token, or an expired one)."""
 
 from __future__ import annotations
 
+import pytest
+
 from profiles.estate.tokens import TokenStore
 from profiles.sessions.cache import SessionCache
 from tests.sso_world import corp, identity  # noqa: F401
@@ -23,9 +25,12 @@ def logged_out(corp):  # noqa: F811
                        auto_renew=False, ticking=False)
 
 
-async def test_the_board_offers_a_login_then_assumes(corp, identity):  # noqa: F811
+@pytest.mark.parametrize("stale", [False, True], ids=["listed", "listed-again"])
+async def test_the_board_offers_a_login_then_assumes(corp, identity, stale):  # noqa: F811
     identity.center.enforce_interval = False
     app = logged_out(corp)
+    if stale:  # past sso_ttl: the login lists the roles again, then assumes
+        identity.clock.advance(13 * 3600)
     async with app.run_test(size=SIZE) as pilot:
         board = app.board_screen.board
         await app.board_screen.loaded()
@@ -49,6 +54,8 @@ async def test_the_board_offers_a_login_then_assumes(corp, identity):  # noqa: F
         await settle(app, pilot)
         assert TokenStore.of(SessionCache()).token("corp") is not None
         assert "SSO role" in app.board_screen.detail.plain
+        listed = [n.message for n in app._notifications if "roles listed" in n.message]
+        assert listed == (["signed in; 9 roles listed"] if stale else [])
 
 
 async def test_a_cancelled_login_leaves_no_token(corp, identity):  # noqa: F811

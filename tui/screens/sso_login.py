@@ -82,8 +82,6 @@ def sign_in(screen: BoardScreen, name: str, role: str | None) -> None:
     screen.app.push_screen(modal, lambda _: cancelled.set())
 
     def job() -> Any:
-        import time
-
         from profiles.estate import discovery, sso
         from profiles.estate.tokens import TokenStore
 
@@ -95,20 +93,25 @@ def sign_in(screen: BoardScreen, name: str, role: str | None) -> None:
         except sso.Cancelled:
             raise PromptCancelled(name) from None
         screen.app.call_from_thread(modal.dismiss, True)
-        if discovery.stale({session.name: session}, ws.inventory.settings.sso_ttl,
-                           time.time()):
-            found, _ = discovery.run(ws.inventory, ws.cache, session)
-            return found.role_count
-        return None
+        if not discovery.stale({session.name: session}, ws.inventory.settings.sso_ttl,
+                               screen.rc.clock()):
+            return None
+        found, _ = discovery.run(ws.inventory, ws.cache, session)
+        from profiles.workspace import Workspace
 
-    def done(listed: int | None) -> None:
-        if listed is None and role is not None:  # the same roles: assume the one waiting
+        rc = screen.rc  # a workspace that knows the new roles, made here (it reads files)
+        return found.role_count, Workspace(clock=rc.clock, mfa_prompt=rc.prompt_mfa,
+                                           via="board")
+
+    def done(listed: tuple[int, Any] | None) -> None:
+        if listed is None:
             screen.rc.say("signed in", title=name, timeout=5)
+        else:
+            screen.rc.say(f"signed in; {listed[0]} roles listed", title=name, timeout=5)
+            screen.rc.ws = listed[1]
+            screen.reload(select=role)
+        if role is not None:  # then assume the role that was waiting for the login
             screen.run_on("assume", role)
-            return
-        screen.rc.say(f"signed in; {listed} roles listed", title=name, timeout=5)
-        screen.rc.ws = None  # the next load reads the new roles
-        screen.reload(select=role)
 
     def failed(_: object) -> None:
         if modal.is_current:
