@@ -4,7 +4,7 @@
 
 - discovery of 500 accounts x 3 roles (1,500 roles) against the local portal fake with
   its rate limit on (10 calls per second, TooManyRequestsException beyond), rolecall's
-  limiter and workers as shipped (target: under 60 s; 505 calls at 10/s is 50.5 s);
+  limiter and workers as shipped (target: under 60 s; 505 calls at 10/s take about 50 s);
 - for contrast, the peers' way: boto3's paginators with botocore's standard retries and
   no pacing, against the same limit (how many calls, how many 429s, how it ends);
 - ``rolecall list`` over the 1,500 discovered roles (from the roster and the inventory
