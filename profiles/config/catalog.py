@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from profiles.config import aws_files
+from profiles.config.sso_roles import check_template
 from profiles.config.text import check_name, check_region, check_value
 from profiles.durations import MAX_DURATION, MFA_SESSION_MAX, MIN_DURATION, parse_duration
 from profiles.errors import ConfigError, UsageError
@@ -145,8 +146,6 @@ def settings(data: dict, path: Path) -> Settings:
         out = replace(out, mfa_duration=duration(
             raw["mfa_duration"], where, "mfa_duration", MIN_DURATION, MFA_SESSION_MAX))
     if "sso_name" in raw:
-        from profiles.config.sso_roles import check_template
-
         out = replace(out, sso_name=check_template(raw["sso_name"], where))
     if "sso_ttl" in raw:  # 0: discovered roles are listed again only by `rolecall sso sync`
         out = replace(out, sso_ttl=duration(raw["sso_ttl"], where, "sso_ttl", 0, 90 * 86400))

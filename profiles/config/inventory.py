@@ -18,6 +18,7 @@ from profiles.config import catalog as toml_catalog
 from profiles.config.text import check_name, check_region, check_value
 from profiles.durations import MAX_DURATION, MIN_DURATION
 from profiles.errors import ConfigError, UsageError
+from profiles.estate import roster
 from profiles.model import Account, Base, Role, Settings
 
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
@@ -236,8 +237,6 @@ def _safe(region: str | None) -> str | None:
 
 
 def _roster_file() -> Path | None:
-    from profiles.estate import roster
-
     try:
         return roster.path()
     except UsageError:  # no home to place the state dir: no discovered roles

@@ -25,7 +25,9 @@ from pathlib import Path
 
 from profiles import paths
 from profiles.config import inventory
+from profiles.config.sso_roles import SsoSession
 from profiles.errors import ConfigError
+from profiles.estate import roster
 from profiles.model import Account, Base, Role, Settings
 
 NAME = "inventory.json"
@@ -55,8 +57,6 @@ def _settled(stamp: list[list]) -> bool:
 
 def _files(config_file: Path | None, credentials_file: Path | None,
            catalog: Path | None, state_dir: Path | None = None) -> tuple[Path, ...]:
-    from profiles.estate import roster
-
     return (config_file or paths.aws_config_file(),
             credentials_file or paths.aws_credentials_file(),
             catalog or paths.catalog_file(), roster.path(state_dir))
@@ -116,8 +116,6 @@ def _roles(data: dict, inv: inventory.Inventory) -> dict[str, Role]:
 
 
 def _from_json(data: dict, files: tuple[Path, ...]) -> inventory.Inventory:
-    from profiles.config.sso_roles import SsoSession
-
     inv = inventory.Inventory(settings=Settings(**data["settings"]), config_file=files[0],
                               catalog_file=files[2], credentials_file=files[1],
                               sso_file=files[3])

@@ -22,7 +22,7 @@ from pathlib import Path
 from profiles.config.sso_roles import SsoSession
 from profiles.errors import AwsError
 from profiles.estate import roster
-from profiles.estate.tokens import LoginRequired
+from profiles.estate.tokens import LoginRequired, TokenStore, usable
 
 RATE = 10  # calls per second, at most (DESIGN §12)
 WORKERS = 4
@@ -85,6 +85,7 @@ class Limiter:
 
 
 def _code(exc: Exception) -> str | None:
+    # lazy: botocore only once the portal is called (`list` checks staleness without it)
     from profiles.estate.clients import error_code
 
     return error_code(exc)
@@ -211,8 +212,6 @@ def run(inv, cache, session: SsoSession, *, progress: Progress | None = None,
         limiter: Limiter | None = None, page: int = PAGE,
         clock: Callable[[], float] = time.time) -> tuple[roster.Found, Lister]:
     """Sync ``session`` with its usable token (raises LoginRequired) into the roster."""
-    from profiles.estate.tokens import TokenStore, usable
-
     token = usable(session, TokenStore.of(cache), clock())
     found, lister = sync(session, token.access_token, limiter=limiter, progress=progress,
                          page=page, clock=clock)

@@ -20,6 +20,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from profiles.config import catalog as toml_catalog
 from profiles.config.inventory import Inventory
 from profiles.errors import AwsError, ConfigError, FileWriteError, UsageError
 from profiles.estate import clients
@@ -117,6 +118,7 @@ def render(proposals: list[Proposal], existing: set[tuple[str, str]] = frozenset
            newline: str = "\n") -> str:
     """The new proposals as catalog TOML: ``[accounts."ID"]`` aliases for accounts the
     catalog has no table for (``existing``: its tables), then ``[roles.NAME]``."""
+    # lazy: tomlkit only when proposals are printed or written
     import tomlkit
 
     doc = tomlkit.document()
@@ -149,13 +151,12 @@ def _tables(data: dict) -> set[tuple[str, str]]:
 
 def tables(catalog: Path) -> set[tuple[str, str]]:
     """The ``(accounts|roles, key)`` tables the catalog holds (none if it is missing)."""
-    from profiles.config import catalog as toml_catalog
-
     return _tables(toml_catalog.read(catalog))
 
 
 def write(catalog: Path, proposals: list[Proposal]) -> int:
     """Append the new proposals to ``catalog`` (created if missing); how many roles."""
+    # lazy: filelock and the file readers only when writing
     from filelock import FileLock
 
     from profiles.config.aws_files import read_bytes

@@ -94,6 +94,7 @@ def _entry(found: Found) -> dict:
 
 
 def _change(file: Path, change) -> None:
+    # lazy: filelock and the private writer only when writing
     from filelock import FileLock
 
     from profiles.sessions.cache import write_private

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from profiles.config.sso_roles import SsoSession
+from profiles.config.sso_roles import SsoSession, sessions
 from profiles.errors import AwsError, ConfigError, UsageError
 from profiles.estate import clients, tokens
 from profiles.estate.tokens import Registration, Token, TokenStore
@@ -171,8 +171,6 @@ def resolve(inv, name: str | None) -> SsoSession:
     """The SSO session ``name`` names: a session, a profile using one (or a legacy
     profile's start URL), or a role discovered in one; the only one when ``name`` is
     None. Bad input raises UsageError (a malformed session: its ConfigError)."""
-    from profiles.config.sso_roles import sessions
-
     found = sessions(inv.aws_config, inv.config_file)
     fix = "rolecall sso login NAME; sessions: " + (", ".join(sorted(found)) or "none")
     if name is None:

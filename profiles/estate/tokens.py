@@ -20,10 +20,14 @@ import stat
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from profiles.errors import AwsError, FileWriteError
+from profiles import paths
+from profiles.config.aws_files import read_bytes
+from profiles.errors import AwsError, ConfigError, FileWriteError
+from profiles.sessions.cache import write_private
 from profiles.sessions.keyring_store import KeyringStore
 
 if TYPE_CHECKING:
@@ -41,8 +45,6 @@ def stamp(moment: float) -> str:
 def parse_time(text: object) -> float | None:
     """``expiresAt`` as the AWS CLI and botocore write it (``...Z``, ``+00:00``, or the
     CLI's old ``...UTC``), in epoch seconds; None if it is none of these."""
-    from datetime import UTC, datetime
-
     if not isinstance(text, str):
         return None
     value = text.strip()
@@ -197,9 +199,6 @@ def cli_cache_file(session: SsoSession) -> Path:
 
 def read_cli_cache(session: SsoSession) -> Token | None:
     """The AWS CLI's token for ``session``, if its file is a readable regular file."""
-    from profiles.config.aws_files import read_bytes
-    from profiles.errors import ConfigError
-
     file = cli_cache_file(session)
     try:
         data = read_bytes(file)
@@ -211,9 +210,6 @@ def read_cli_cache(session: SsoSession) -> Token | None:
 def write_cli_cache(session: SsoSession, token: Token) -> Path:
     """Write ``token`` where the AWS CLI reads it (0600, atomically). A symlink to a
     regular file is written through; one to anything else is refused."""
-    from profiles import paths
-    from profiles.sessions.cache import write_private
-
     file = cli_cache_file(session)
     paths.ensure_private_dir(file.parent)
     target = Path(os.path.realpath(file))
@@ -237,6 +233,7 @@ def write_cli_cache(session: SsoSession, token: Token) -> Path:
 
 def _refreshed(session: SsoSession, token: Token, now: float) -> Token | None:
     """``CreateToken`` with the refresh token (None when it cannot be, or fails)."""
+    # lazy: botocore only when a token is refreshed
     from profiles.estate import clients
 
     if not (token.refresh_token and token.client_id and token.client_secret) or \

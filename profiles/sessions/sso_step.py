@@ -33,6 +33,7 @@ def check_options(name: str, duration: object, session_name: object,
 
 def _failure(exc: Exception, name: str, session: str, account: str,
              permission: str) -> RolecallError:
+    # lazy: the estate (botocore) only when an SSO hop runs
     from profiles.estate import clients
     from profiles.estate.tokens import LoginRequired
 
@@ -60,6 +61,7 @@ def _failure(exc: Exception, name: str, session: str, account: str,
 
 def assume(engine: Engine, plan: Plan, step: Step, now: float) -> Session:
     """A new session for the SSO role of ``step``."""
+    # lazy: the estate (botocore) only when an SSO hop runs
     from profiles.estate import clients, tokens
 
     role = step.role

@@ -15,6 +15,7 @@ def sync_stale(screen: BoardScreen) -> None:
     ws = screen.ws
     if ws is None or not ws.inventory.sso_sessions:
         return
+    # lazy: the core's SSO modules only for a board with SSO sessions
     from profiles.estate import discovery
 
     stale = discovery.stale(ws.inventory.sso_sessions, ws.inventory.settings.sso_ttl,
@@ -23,7 +24,7 @@ def sync_stale(screen: BoardScreen) -> None:
         return
 
     def job() -> Any:
-        from profiles.estate.tokens import LoginRequired
+        from profiles.estate.tokens import LoginRequired  # loaded with discovery
 
         listed, waiting = 0, []
         for session in stale:

@@ -32,7 +32,7 @@ def _no_roles() -> None:
 
 
 def cmd_list(ns: argparse.Namespace) -> int:
-    from tui.cli.sso import refreshed
+    from tui.cli.sso import refreshed  # lazy: only `list` lists stale SSO roles again
 
     ws = refreshed(common.workspace(prompt=False))  # stale SSO listings are listed again
     now, window = ws.now(), ws.refresh_window

@@ -41,6 +41,7 @@ def _show(browser: bool):
              f"  and check that the page shows the code {prompt.code} "
              f"(it expires in {minutes} minutes)")
         if browser and _display() and prompt.url.startswith("https://"):
+            # lazy: webbrowser only when a browser may open
             import contextlib
             import webbrowser
 
@@ -59,6 +60,7 @@ class _Progress:
 
     def __enter__(self) -> _Progress:
         if sys.stderr.isatty():
+            # lazy: Rich only on a terminal
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -79,6 +81,7 @@ class _Progress:
 
 
 def _sync(ws, session) -> dict:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.estate import discovery
 
     started = time.monotonic()
@@ -100,6 +103,7 @@ def refreshed(ws):
     sessions = ws.inventory.sso_sessions
     if not sessions:
         return ws
+    # lazy: `list` without SSO sessions imports none of this
     from profiles.estate import discovery
     from profiles.workspace import Workspace
 
@@ -118,6 +122,7 @@ def refreshed(ws):
 
 
 def cmd_login(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.estate import discovery, sso
     from profiles.estate.tokens import TokenStore, stamp
 
@@ -140,6 +145,7 @@ def cmd_login(ns: argparse.Namespace) -> int:
 
 
 def cmd_logout(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.estate import sso, tokens
     from profiles.estate.tokens import TokenStore
 
@@ -163,6 +169,7 @@ def cmd_logout(ns: argparse.Namespace) -> int:
 
 
 def cmd_sync(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.estate import sso
 
     ws = common.workspace(prompt=False)
@@ -180,6 +187,7 @@ def cmd_sync(ns: argparse.Namespace) -> int:
 
 
 def cmd_status(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.estate.tokens import TokenStore, read_cli_cache, stamp
 
     ws = common.workspace(prompt=False)
@@ -213,6 +221,7 @@ def cmd_status(ns: argparse.Namespace) -> int:
 
 
 def cmd_discover(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.estate import organizations as org
     from profiles.sessions import sts
 

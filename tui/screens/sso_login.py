@@ -73,7 +73,7 @@ def offer(screen: BoardScreen, session: str, role: str) -> None:
 
 
 def sign_in(screen: BoardScreen, name: str, role: str | None) -> None:
-    from tui.board.jobs import PromptCancelled
+    from tui.board.jobs import PromptCancelled  # lazy: the board imports this screen
 
     ws = screen.ws
     assert ws is not None
@@ -82,8 +82,10 @@ def sign_in(screen: BoardScreen, name: str, role: str | None) -> None:
     screen.app.push_screen(modal, lambda _: cancelled.set())
 
     def job() -> Any:
+        # lazy: the core's SSO modules in the worker, off the board's first frame
         from profiles.estate import discovery, sso
         from profiles.estate.tokens import TokenStore
+        from profiles.workspace import Workspace
 
         session = sso.resolve(ws.inventory, name)
         store = TokenStore.of(ws.cache)
@@ -97,8 +99,6 @@ def sign_in(screen: BoardScreen, name: str, role: str | None) -> None:
                                screen.rc.clock()):
             return None
         found, _ = discovery.run(ws.inventory, ws.cache, session)
-        from profiles.workspace import Workspace
-
         rc = screen.rc  # a workspace that knows the new roles, made here (it reads files)
         return found.role_count, Workspace(clock=rc.clock, mfa_prompt=rc.prompt_mfa,
                                            via="board")
