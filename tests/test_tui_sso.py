@@ -11,6 +11,7 @@ from tests.sso_world import corp, identity  # noqa: F401
 from tests.tui_world import settle, texts, until
 from tui.board.app import RolecallApp
 from tui.screens.assume import AssumeModal
+from tui.screens.doctor import DoctorPage
 from tui.screens.sso_login import LoginModal, SignInModal
 
 SIZE = (160, 40)
@@ -91,3 +92,19 @@ async def test_a_stale_listing_is_listed_again_when_the_board_opens(corp, identi
                     and "sandbox/PowerUser" in app.board_screen.board.rows, timeout=30)
         assert any("10 IAM Identity Center roles listed" in n.message
                    for n in app._notifications)
+
+
+async def test_d_on_an_sso_role_says_what_decides_it(corp, identity):  # noqa: F811
+    corp.log_in()
+    corp.sync()
+    app = RolecallApp(clock=identity.clock, workspace=corp.workspace(), auto_renew=False,
+                      ticking=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.board_screen.loaded()
+        assert app.board_screen.board.select("prod/ReadOnly")
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, DoctorPage)
+                    and app.screen.error is not None, timeout=30)
+        assert "its assignment to you does" in str(app.screen.error)
+        await settle(app, pilot)
+        assert not identity.fakes.portal.calls.count("GetRoleCredentials")
