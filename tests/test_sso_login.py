@@ -117,6 +117,22 @@ def test_a_revoked_registration_is_replaced(corp, identity):  # noqa: F811
         None, "InvalidClientException", None]
 
 
+def test_the_portal_s_url_and_code_are_shown_without_control_characters(corp, identity):  # noqa: F811
+    start = identity.center.start_device
+
+    def hostile(client, start_url):
+        device = start(client, start_url)
+        device.user_code = "AB\x1b]0;owned\x07CD\u2028EF"
+        return device
+
+    identity.center.start_device = hostile
+    person = Person(identity)
+    login(corp, person)
+    prompt, = person.prompts
+    assert prompt.code == "AB ]0;owned CD EF"
+    assert "\x1b" not in prompt.url and "\x07" not in prompt.url and "\u2028" not in prompt.url
+
+
 def _cli_cache(home, key: str):
     return home / ".aws" / "sso" / "cache" / f"{hashlib.sha1(key.encode()).hexdigest()}.json"
 

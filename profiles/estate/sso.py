@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from profiles.config.sso_roles import SsoSession, sessions
 from profiles.errors import AwsError, ConfigError, UsageError
 from profiles.estate import clients, tokens
+from profiles.estate.roster import clean
 from profiles.estate.tokens import Registration, Token, TokenStore
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -107,8 +108,8 @@ def login(session: SsoSession, store: TokenStore, *, show: Callable[[Prompt], No
                        clientSecret=registration.client_secret, startUrl=session.start_url)
     deadline = now + int(device.get("expiresIn") or 600)
     interval = max(1, int(device.get("interval") or DEFAULT_INTERVAL))
-    show(Prompt(session.name, device.get("verificationUriComplete")
-                or device["verificationUri"], device["userCode"], deadline))
+    url = device.get("verificationUriComplete") or device["verificationUri"]
+    show(Prompt(session.name, clean(url), clean(device["userCode"]), deadline))  # remote text
     again = f"run `rolecall sso login {shlex.quote(session.name)}` again"
     while True:
         try:
