@@ -36,6 +36,16 @@ def state_dir() -> Path:
     return Path(_user_dir("state", "ROLECALL_STATE_DIR"))
 
 
+def runtime_dir() -> Path:
+    """Files that live as long as the login: the credential endpoint's port and token.
+    ``$ROLECALL_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/rolecall`` (a private tmpfs) when
+    that is absolute, else the state dir. Created 0700 on demand."""
+    if value := os.environ.get("ROLECALL_RUNTIME_DIR"):
+        return _expand(value)
+    base = os.environ.get("XDG_RUNTIME_DIR", "")
+    return Path(base) / APP if base.startswith("/") else state_dir()
+
+
 def _user_dir(kind: str, override: str) -> str:
     """platformdirs' user dir of ``kind`` (``profiles/xdg.py``: no platformdirs import on
     Linux); a home that cannot be found is bad input, not a crash."""
