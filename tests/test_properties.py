@@ -56,6 +56,7 @@ class Sandbox:
             "AWS_SHARED_CREDENTIALS_FILE": str(self.dir / "credentials"),
             "ROLECALL_CONFIG": str(self.dir / "rolecall.toml"),
             "ROLECALL_STATE_DIR": str(self.dir / "state"),
+            "ROLECALL_RUNTIME_DIR": str(self.dir / "run"),
             "ROLECALL_KEYRING_SERVICE": "rolecall-prop",
             "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
             "DBUS_SESSION_BUS_ADDRESS": f"unix:path={self.dir}/no-bus",
@@ -181,7 +182,7 @@ def test_explicit_session_names_are_checked(name):
 # Every command the argv property runs, with every option its parser declares. A new
 # command joins COVERED (or, if it must not run unattended, say why in UNATTENDED_NEVER).
 COVERED = ("list", "assume", "env", "exec", "shell", "write", "process", "sessions", "forget",
-           "clean", "demo", "doctor", "lint", "sso", "discover")
+           "clean", "demo", "doctor", "lint", "sso", "discover", "serve")
 UNATTENDED_NEVER: dict[str, str] = {}
 
 
@@ -219,16 +220,18 @@ def test_the_argv_property_covers_every_command():
 def test_any_arguments_work_or_fail_cleanly(argv):
     """Any argv: 0, or one clean ``rolecall: `` failure (1 or 2). Role ``r`` exists but
     its base has no keys, so nothing is ever assumed, executed or opened (the board and
-    the demo are stubbed)."""
+    the demo are stubbed; ``serve`` stops as soon as it listens)."""
     from unittest import mock
 
     import tui.board.app
+    import tui.cli.serve
     import tui.demo.world
 
     if argv[:1] and argv[0] in UNATTENDED_NEVER:
         return
     with Sandbox() as box, mock.patch.object(tui.board.app, "run_app", return_value=0), \
-            mock.patch.object(tui.demo.world, "run_demo", return_value=0):
+            mock.patch.object(tui.demo.world, "run_demo", return_value=0), \
+            mock.patch.object(tui.cli.serve, "wait_for_stop", return_value=0):
         box.write("config", ROLE_ONLY)
         code, _, err = box.run(*argv)
         if code == 3 and next((w for w in argv if not w.startswith("-")), "") == "doctor":

@@ -21,23 +21,24 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def mfa_code(serial: str, role: str) -> str:
+def mfa_code(serial: str, role: str, *, cancel: int | None = None, intro: str = "") -> str:
     """The MFA code for ``serial``, typed on the controlling terminal; with none, say how
-    to pass it."""
+    to pass it. ``cancel``: a file descriptor whose becoming readable ends the wait."""
     try:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
         raise UsageError(f"{role} needs an MFA code for {serial} and there is no terminal "
                          "to ask on", fix="pass --mfa-code 123456") from None
     try:
-        return read_hidden(fd, f"MFA code for {printable(serial)} ({printable(role)}): ")
+        return read_hidden(fd, f"{intro}MFA code for {printable(serial)} ({printable(role)}): ",
+                           cancel)
     finally:
         os.close(fd)
 
 
-def read_hidden(fd: int, prompt: str) -> str:
+def read_hidden(fd: int, prompt: str, cancel: int | None = None) -> str:
     """Write ``prompt`` to terminal ``fd`` and read one line with echo off (restored
-    however the read ends, Ctrl-C included)."""
+    however the read ends, Ctrl-C or ``cancel`` included)."""
     # lazy: termios only when a terminal is asked (not on Windows, not on a hit)
     import termios
 
@@ -51,16 +52,21 @@ def read_hidden(fd: int, prompt: str) -> str:
         termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
     try:
         os.write(fd, prompt.encode("utf-8", "replace"))
-        return _read_line(fd)
+        return _read_line(fd, cancel)
     finally:
         if saved is not None:
             termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
         os.write(fd, b"\n")
 
 
-def _read_line(fd: int) -> str:
+def _read_line(fd: int, cancel: int | None = None) -> str:
     data = b""
     while b"\n" not in data and len(data) < MAX_LINE:
+        if cancel is not None:
+            import select
+
+            if cancel in select.select([fd, cancel], [], [])[0]:
+                raise UsageError("the MFA prompt was cancelled")
         chunk = os.read(fd, MAX_LINE)
         if not chunk:
             break

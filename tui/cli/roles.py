@@ -91,6 +91,10 @@ def cmd_assume(ns: argparse.Namespace) -> int:
 def cmd_env(ns: argparse.Namespace) -> int:
     from profiles.output import environment
 
+    if ns.server:
+        from tui.cli.serve import env_server
+
+        return env_server(ns)
     ws, session = common.session(ns)
     sys.stdout.write(environment.render(ws.environment(ns.role, session), ns.format))
     return 0
@@ -109,6 +113,10 @@ def cmd_exec(ns: argparse.Namespace) -> int:
     from profiles.output.environment import child_environ
     from tui.cli.child import execute
 
+    if ns.server:
+        from tui.cli.serve import exec_server
+
+        return exec_server(ns)
     if not ns.cmd:
         raise UsageError("no command given", fix="rolecall exec ROLE [OPTIONS] -- CMD [ARGS...]")
     ws, session = common.session(ns)
@@ -163,11 +171,15 @@ def register(commands: Commands) -> None:
     p.add_argument("--json", action="store_true")
     p = commands.add("env", cmd_env, "print the environment for eval")
     p.add_argument("--format", "-f", choices=FORMATS, default="sh")
+    p.add_argument("--server", action="store_true", help="the variables for the running "
+                   "`rolecall serve` endpoint instead of the credentials")
     common.assume_flags(p)
     p = commands.add("exec", cmd_exec, "run CMD with the credentials; exits with CMD's status "
                      "(127: not found, 126: cannot run)", takes_command=AFTER_ROLE)
     common.assume_flags(p)
-    p.usage = "rolecall exec ROLE [OPTIONS] [--] CMD [ARGS ...]"
+    p.add_argument("--server", action="store_true", help="serve the role on a loopback "
+                   "endpoint that renews it; CMD gets its URL and token, never the keys")
+    p.usage = "rolecall exec [--server] ROLE [OPTIONS] [--] CMD [ARGS ...]"
     p = commands.add("shell", cmd_shell, "interactive subshell with the credentials")
     common.assume_flags(p)
     p.add_argument("--nest", action="store_true", help="allow a shell inside a rolecall shell")
