@@ -118,6 +118,10 @@ class MfaDesk:
         """No more questions; a face's prompt that can be cancelled is."""
         with self._guard:
             self._closed = True
+            for ask in self._asks.values():  # renewals waiting on a question end now
+                if not ask.answered.is_set():
+                    ask.error = MfaWanted("the endpoint stopped")
+                    ask.answered.set()
         cancel = getattr(self.prompt, "cancel", None)
         if cancel is not None:
             cancel()

@@ -125,8 +125,9 @@ class RolecallApp(App[int]):
 
     # -- the engine's MFA prompt ----------------------------------------------------------
 
-    def prompt_mfa(self, serial: str, role: str) -> str:
-        """Called in a worker thread: shows the MFA dialog and waits for the operator."""
+    def prompt_mfa(self, serial: str, role: str, hint: str | None = None) -> str:
+        """Called in a worker thread: shows the MFA dialog (with ``hint``, else the
+        world's) and waits for the operator."""
         if threading.current_thread() is threading.main_thread():
             raise UsageError(f"{role} needs an MFA code for {serial}",
                              fix="assume it from the board")
@@ -134,7 +135,7 @@ class RolecallApp(App[int]):
 
         future: Future = Future()
         self._pending.append(future)
-        self.call_from_thread(self.push_screen, MfaModal(serial, role, self.hints.mfa),
+        self.call_from_thread(self.push_screen, MfaModal(serial, role, hint or self.hints.mfa),
                               future.set_result)
         try:
             code = future.result(timeout=MFA_WAIT)

@@ -26,6 +26,7 @@ from profiles.errors import RolecallError
 from tui.board.actions import RoleActions
 from tui.board.detail import Detail
 from tui.board.doctoring import DoctorKey
+from tui.board.endpoint import EndpointKeys
 from tui.board.filter import FilterKeys
 from tui.board.keybar import KeyBar
 from tui.board.table import Board
@@ -41,7 +42,7 @@ RETRY_AFTER = 60  # after a failed or declined renewal, wait this long
 PANE_MIN_WIDTH = 100  # narrower terminals start with the detail pane hidden
 
 
-class BoardScreen(DoctorKey, RoleActions, FilterKeys, Screen):
+class BoardScreen(DoctorKey, RoleActions, FilterKeys, EndpointKeys, Screen):
     """Every role, its session and countdown; the selected one in the detail pane."""
 
     BINDINGS = [
@@ -58,6 +59,9 @@ class BoardScreen(DoctorKey, RoleActions, FilterKeys, Screen):
                 tooltip="forget the session (sessions chained from it stay)"),
         Binding("d", "doctor", "Doctor", id="doctor",
                 tooltip="doctor: why the role can or cannot be assumed, hop by hop"),
+        Binding("e", "endpoint", "Endpoint", id="endpoint",
+                tooltip="start or stop the credential endpoint (rolecall serve) for SDKs "
+                "in other terminals; it asks here for the MFA codes it needs"),
         # The filter's keys are priority bindings: they run as the key arrives, so the
         # keys typed right after them land where they should (see tui/board/filter.py).
         Binding("slash", "filter", "Filter", id="filter", key_display="/", priority=True,
@@ -71,7 +75,7 @@ class BoardScreen(DoctorKey, RoleActions, FilterKeys, Screen):
     ]
     # The key bar keeps these first when the terminal is narrow (the rest are in help).
     HINT_PRIORITY = ("help", "assume", "filter", "shell", "write", "chain", "refresh",
-                     "forget", "doctor", "pane", "quit", "sort")
+                     "forget", "doctor", "pane", "quit", "sort", "endpoint")
 
     def __init__(self) -> None:
         super().__init__()
@@ -118,6 +122,9 @@ class BoardScreen(DoctorKey, RoleActions, FilterKeys, Screen):
             self.set_interval(1.0, self.tick)
         if self.rc.hints.welcome:
             self.rc.say(self.rc.hints.welcome, title=self.rc.hints.banner, timeout=12)
+
+    def on_unmount(self) -> None:
+        self.stop_endpoint_now()
 
     def _state_styles(self) -> dict[str, str]:
         colours = self.app.theme_variables
@@ -236,6 +243,8 @@ class BoardScreen(DoctorKey, RoleActions, FilterKeys, Screen):
         accounts = len({r.account.id for r in rows})
         text = (f"{self.rc.hints.banner or 'rolecall'} · {len(rows)} roles in {accounts} "
                 f"accounts · {live} live")
+        if endpoint := self.endpoint_label():
+            text += f" · {endpoint}"
         if self.board.query:  # before the sort: at 80 columns the line is cut at the end
             text += f" · filter “{self.board.query}”: {len(self.board.visible_names)} shown"
         text += f" · sort: {self.board.sort} (o)"
