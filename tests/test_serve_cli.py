@@ -230,7 +230,8 @@ def test_serve_asks_for_an_mfa_code_on_its_terminal_while_requests_get_503(serve
     term.expect(f"MFA code for {MFA_SERIAL} (m1): ".encode())
     assert not term.echo_on()
     first.join(30)
-    status, body = answers[0]
+    assert answers[0][0] == 503  # not held past botocore's timeout
+    status, body = ask(url, token)
     assert status == 503 and body["code"] == "MfaCodeNeeded", body
     assert "type it on the terminal running rolecall serve" in body["message"]
     term.type(b"123456\n")

@@ -169,6 +169,10 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "rolecall"
     sys_version = ""
     timeout = 15  # an idle or slow client is dropped
+    # One write per answer and no Nagle: on a kept-alive connection (botocore keeps one)
+    # headers and body in two segments waited out the client's delayed ACK, 40 ms.
+    wbufsize = -1
+    disable_nagle_algorithm = True
 
     def _reply(self) -> None:
         status, body, extra = self.server.answer(self.command, self.path, self.headers)
