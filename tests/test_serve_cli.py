@@ -240,3 +240,82 @@ def test_serve_asks_for_an_mfa_code_on_its_terminal_while_requests_get_503(serve
     os.kill(term.proc.pid, signal.SIGINT)
     status, stdout = term.finish()
     assert status == 0 and "stopped" in stdout
+
+
+FETCH = r"""
+import json, os, urllib.request
+request = urllib.request.Request(os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+    headers={"Authorization": os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]})
+with urllib.request.urlopen(request, timeout=30) as answer:
+    creds = json.loads(answer.read())
+print(json.dumps([creds["SecretAccessKey"], creds["Token"],
+                  os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]]))
+"""
+
+
+def _holders(root: Path, needles: list[str]) -> list[str]:
+    return [str(p) for p in root.rglob("*")
+            if p.is_file() and any(n.encode() in p.read_bytes() for n in needles)]
+
+
+def test_no_secret_reaches_a_file_or_a_log(served):
+    """The session's secret key and token, and the endpoint's token, are in no file
+    under HOME (AWS files, state dir with the journal, runtime dir) and in nothing
+    rolecall prints; the journal says the renewals came through the endpoint."""
+    proc = served.run("exec", "--server", "hop2", "--", sys.executable, "-c", FETCH)
+    assert proc.returncode == 0, proc.stderr
+    needles = json.loads(proc.stdout)
+    assert all(len(n) >= 20 for n in needles)
+    assert not any(n in proc.stderr for n in needles)
+    assert _holders(served.home, needles) == []
+    proc, base = start_serve(served)
+    try:
+        token = json.loads((served.home / "run" / "endpoint.json").read_text())["token"]
+        status, creds = ask(f"{base}/role/hop1", token)
+        assert status == 200
+    finally:
+        _, out, err = stop(proc)
+    secrets = [creds["SecretAccessKey"], creds["Token"]]
+    assert not any(n in out + err for n in [*secrets, token])
+    assert _holders(served.home, secrets) == []
+    assert [Path(p).name for p in _holders(served.home, [token])] == ["endpoint.json"]
+    vias = {json.loads(line)["via"] for line in (served.state / "journal.jsonl").open()}
+    assert vias == {"serve"}
+
+
+def test_a_default_profile_with_keys_is_pointed_out(served):
+    """botocore uses [default]'s keys before the container provider (aws-vault#116):
+    rolecall says so, and the child still gets only the endpoint's variables."""
+    with open(served.credentials, "a") as creds:
+        creds.write("\n[default]\naws_access_key_id = AKIDDEFAULT\n"
+                    "aws_secret_access_key = shadowing\n")
+    proc = served.run("exec", "--server", "hop1", "--", "sh", "-c",
+                      'echo "$AWS_CONTAINER_CREDENTIALS_FULL_URI"')
+    assert proc.returncode == 0
+    assert "the [default] profile has aws_access_key_id" in proc.stderr
+    assert proc.stdout.startswith("http://127.0.0.1:")
+
+
+HOSTILE = ("prod[/]us$(id)", "team/Admin", "a b'c\"d", "ünï-çødé", "%2e%2e")
+
+
+def test_hostile_role_names_are_served_by_their_own_url(served):
+    """Names from the catalog reach the endpoint quoted in the URL and come back whole
+    (a ``/`` in an SSO-style name, brackets, quotes, ``%``)."""
+    arn = served.moto.create_role("111111111111", "Hostile")
+    served.catalog.write_text("".join(f'[roles.{json.dumps(n)}]\nrole_arn = "{arn}"\n'
+                                      'source = "base"\n\n' for n in HOSTILE))
+    names = HOSTILE
+    proc, base = start_serve(served)
+    try:
+        token = json.loads((served.home / "run" / "endpoint.json").read_text())["token"]
+        for name in names:
+            env = served.run("env", name, "--server", "--format", "json")
+            assert env.returncode == 0, env.stderr
+            url = json.loads(env.stdout)["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+            assert url.startswith(f"{base}/role/") and "/" not in url[len(base) + 6:]
+            status, body = ask(url, token)
+            assert status == 200, (name, body)
+        assert ask(f"{base}/role/%2e%2e%2fhop1", token)[0] == 404
+    finally:
+        stop(proc)
