@@ -66,8 +66,8 @@ for step in range(37):
     remaining = frozen._seconds_remaining()
     lowest = remaining if lowest is None else min(lowest, remaining)
     move(300)
-print(json.dumps({"failed": failed, "keys": len(keys), "lowest_left": lowest,
-                  "method": frozen.method}))
+print(json.dumps({"calls": step + 1, "failed": failed, "keys": len(keys),
+                  "lowest_left": lowest, "method": frozen.method}))
 """
 
 
@@ -111,12 +111,13 @@ def test_a_three_hour_run_through_a_chained_one_hour_role_never_fails(shared_clo
                      timeout=180)
     assert proc.returncode == 0, proc.stderr
     seen = json.loads(proc.stdout)
-    assert seen["failed"] == [], seen
+    assert seen["calls"] == 37 and seen["failed"] == [], seen
     assert seen["method"] == "container-role"
     assert seen["keys"] >= 4, seen  # a new session at least every 45-60 minutes
     assert seen["lowest_left"] > 10 * 60, seen  # never into botocore's mandatory window
     assert gate.expired_refusals == 0
     hop2 = [arn for arn in gate.assumed if arn.endswith(":role/Hop2")]
     assert gate.assumed[hop2[0]] == seen["keys"]  # one AssumeRole per session handed out
-    print(f"\n3-hour run: 37 calls, 0 failed, {seen['keys']} sessions, "
+    print(f"\n3-hour run: {seen['calls']} calls, {len(seen['failed'])} failed, "
+          f"{seen['keys']} sessions, "
           f"{dict(gate.actions)} STS calls, lowest left {seen['lowest_left'] / 60:.1f} min")
