@@ -20,7 +20,7 @@ import secrets
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from profiles.errors import AwsError, ConfigError, RolecallError, UsageError
 from profiles.model import ROLE_ARN, Session, iso
@@ -99,8 +99,6 @@ class CredentialServer(ThreadingHTTPServer):
         return self.server_address[1]
 
     def url(self, role: str | None = None) -> str:
-        from urllib.parse import quote
-
         base = f"http://{LOOPBACK}:{self.port}"
         return base if role is None else base + PREFIX + quote(role, safe="")
 

@@ -51,6 +51,7 @@ class EndpointKeys:
             self.run_worker(lambda: self._stop_endpoint(server), thread=True, group="endpoint")
 
     def _start_endpoint(self) -> None:
+        # lazy: the endpoint's modules only when e is pressed, off the board's first frame
         from profiles.ops import endpoint_file
         from profiles.ops.renewal import MfaDesk, Renewer
         from profiles.sessions.engine import Engine
@@ -80,6 +81,7 @@ class EndpointKeys:
         self.rc.fail("endpoint", exc)
 
     def _stop_endpoint(self, server: CredentialServer) -> None:
+        # lazy: see _start_endpoint
         from profiles.ops import endpoint_file
 
         endpoint_file.close_shared(server)
@@ -92,6 +94,7 @@ class EndpointKeys:
 
     def stop_endpoint_now(self) -> None:
         """On the way out: stop it here and now."""
+        # lazy: see _start_endpoint
         from profiles.ops import endpoint_file
 
         server, self.endpoint = self.endpoint, None

@@ -63,6 +63,7 @@ def _read_line(fd: int, cancel: int | None = None) -> str:
     data = b""
     while b"\n" not in data and len(data) < MAX_LINE:
         if cancel is not None:
+            # lazy: select only when a prompt can be cancelled (the endpoint's renewals)
             import select
 
             if cancel in select.select([fd, cancel], [], [])[0]:

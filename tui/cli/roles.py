@@ -92,6 +92,7 @@ def cmd_env(ns: argparse.Namespace) -> int:
     from profiles.output import environment
 
     if ns.server:
+        # lazy: the endpoint's modules only for --server
         from tui.cli.serve import env_server
 
         return env_server(ns)
@@ -114,6 +115,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
     from tui.cli.child import execute
 
     if ns.server:
+        # lazy: the endpoint's modules only for --server
         from tui.cli.serve import exec_server
 
         return exec_server(ns)

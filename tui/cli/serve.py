@@ -22,7 +22,7 @@ import threading
 from profiles.errors import UsageError
 from tui.cli import common
 from tui.cli.parser import Commands
-from tui.cli.prompt import printable
+from tui.cli.prompt import mfa_code, printable
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -41,12 +41,10 @@ class TerminalPrompt:
         self._wake: tuple[int, int] | None = None  # made on the first question
 
     def __call__(self, serial: str, role: str) -> str:
-        from tui.cli import prompt
-
         with self._lock:
             if self._wake is None:
                 self._wake = os.pipe()
-            return prompt.mfa_code(serial, role, cancel=self._wake[0], intro=self.intro)
+            return mfa_code(serial, role, cancel=self._wake[0], intro=self.intro)
 
     def cancel(self) -> None:
         if self._wake is not None:
@@ -62,6 +60,7 @@ class Printer:
         self._failed: dict[str, str] = {}
 
     def __call__(self, event) -> None:
+        # lazy: the core when a command runs, not when the parser is built
         from profiles.durations import format_duration
 
         role = printable(event.role)
@@ -98,6 +97,7 @@ def _options(ns: argparse.Namespace) -> dict:
 
 def exec_server(ns: argparse.Namespace) -> int:
     """``exec --server ROLE -- CMD``: CMD's status (127/126 when it cannot start)."""
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.ops.renewal import MIN_LEFT, MfaDesk, Renewer
     from profiles.ops.server import CredentialServer
     from profiles.output import environment
@@ -133,6 +133,7 @@ def exec_server(ns: argparse.Namespace) -> int:
 def supervise(command: list[str], env: dict[str, str], mask: set) -> int:
     """Run ``command`` (with signal mask ``mask``) and wait for it, forwarding what it
     did not get already (see the module); its exit status, 128 + N for signal N."""
+    # lazy: the core when a command runs, not when the parser is built
     from tui.cli.child import cannot_run
 
     sys.stdout.flush()
@@ -157,6 +158,7 @@ def supervise(command: list[str], env: dict[str, str], mask: set) -> int:
 
 def env_server(ns: argparse.Namespace) -> int:
     """``env ROLE --server``: the two variables for the running endpoint."""
+    # lazy: the core when a command runs, not when the parser is built
     from urllib.parse import quote
 
     from profiles.ops import endpoint_file
@@ -180,6 +182,7 @@ def wait_for_stop() -> int:
 
 
 def cmd_serve(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.ops import endpoint_file
     from profiles.ops.renewal import MfaDesk, Renewer
 
