@@ -333,3 +333,18 @@ def test_a_dismissed_prompt_is_a_503_and_the_next_renewal_asks_again(world, gate
     prompt.replies.put("654321")
     assert get(server, "m1")[0] == 200
     assert prompt.asked.qsize() == 2
+
+
+def test_an_sso_role_that_needs_a_login_is_a_503_naming_the_login(world, gate, started):
+    """No token for the role's IAM Identity Center session: 503 with `sso login`, as an
+    MFA code is awaited (a person mends it), and no STS or portal call."""
+    world.write_config("[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n"
+                       "sso_region = us-east-1\n\n[profile dev]\nsso_session = corp\n"
+                       "sso_account_id = 333333333333\nsso_role_name = ReadOnly\n")
+    server = started(workspace())
+    status, raw, headers = get(server, "dev")
+    assert status == 503, raw
+    body = json.loads(raw)
+    assert body["code"] == "LoginRequired" and "rolecall sso login corp" in body["message"]
+    assert raw.count(b"\n") == 1 and headers["Retry-After"] == "5"
+    assert sum(gate.actions.values()) == 0

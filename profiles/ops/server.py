@@ -6,9 +6,10 @@
 ``AWS_CONTAINER_CREDENTIALS_FULL_URI`` with ``AWS_CONTAINER_AUTHORIZATION_TOKEN``.
 Sessions come from a :class:`~profiles.ops.renewal.Renewer`. It binds 127.0.0.1 only;
 a missing token is 401, a wrong one 403 (compared in constant time), a role it does
-not serve 404, a renewal awaiting an MFA code 503, an AWS refusal 502: each a one-line
-JSON ``{"code", "message"}`` with no secret. A request from a web page (an ``Origin``
-header, or a ``Host`` other than the loopback address: DNS rebinding) is refused.
+not serve 404, a renewal awaiting an MFA code (or an IAM Identity Center login) 503, an
+AWS refusal 502: each a one-line JSON ``{"code", "message"}`` with no secret. A request
+from a web page (an ``Origin`` header, or a ``Host`` other than the loopback address: DNS
+rebinding) is refused.
 The server writes no log: the face shows the renewer's events.
 """
 
@@ -23,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, unquote, urlsplit
 
 from profiles.errors import AwsError, ConfigError, RolecallError, UsageError
+from profiles.estate.tokens import LoginRequired
 from profiles.model import ROLE_ARN, Session, iso
 from profiles.ops.renewal import MfaWanted, NotServed, Renewer
 
@@ -52,6 +54,8 @@ def _status(error: RolecallError) -> tuple[int, str]:
         return 404, "RoleNotServed"
     if isinstance(error, MfaWanted):
         return 503, "MfaCodeNeeded"
+    if isinstance(error, LoginRequired):  # an operator's sso login mends it: as an MFA code
+        return 503, "LoginRequired"
     if isinstance(error, AwsError):
         return 502, error.code or "AssumeRoleFailed"
     if isinstance(error, ConfigError):
