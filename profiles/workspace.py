@@ -111,12 +111,14 @@ class Workspace:
         return out
 
     def assume(self, name: str, **options) -> Result:
+        """``Engine.assume``: its options, ``via=`` included (the journal's path name)."""
         return self.engine.assume(name, **options)
 
-    def process(self, name: str) -> Result:
+    def process(self, name: str, via: str | None = None) -> Result:
         """The session ``credential_process`` hands out: more than 15 minutes left
-        (botocore refreshes inside that) whenever a new one would last longer."""
-        return self.engine.assume(name, min_left=PROCESS_MIN_LEFT)
+        (botocore refreshes inside that) whenever a new one would last longer (``serve``
+        hands out the same, journaled ``via="serve"``)."""
+        return self.engine.assume(name, min_left=PROCESS_MIN_LEFT, via=via)
 
     def chain(self, source: str, role_arn: str, *, label: str | None = None,
               duration: str | int | None = None, external_id: str | None = None,

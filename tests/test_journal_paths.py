@@ -78,3 +78,58 @@ def test_a_journal_that_cannot_be_written_never_fails_the_call(world):
     world.state.mkdir(mode=0o700, exist_ok=True)
     journal.path(world.state).mkdir()  # a directory where the file would go
     assert world.run("assume", "hop1").returncode == 0
+
+
+async def test_the_board_journals_via_board(world):
+    """The board's own workspace (made on first use), and one handed to it."""
+    import time
+
+    from profiles.workspace import Workspace
+    from tests.tui_world import settle, until
+    from tui.board.app import RolecallApp
+    from tui.screens.assume import AssumeModal
+
+    chain_config(world)
+    assert RolecallApp(workspace=Workspace()).ws.engine.via == "board"
+    app = RolecallApp(clock=time.time, auto_renew=False, ticking=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.board_screen.loaded()
+        assert app.board_screen.board.select("hop2")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AssumeModal))
+        await pilot.press("enter")
+        await settle(app, pilot)
+    assert [(e.role, e.via, e.result) for e in entries(world)] == [
+        ("hop1", "board", "ok"), ("hop2", "board", "ok")]
+
+
+def test_one_engine_serves_several_paths_each_call_its_own_via(world):
+    """run and serve share an engine with the board: ``via=`` (or ``acting_as``) names
+    each call's path, per thread, never another thread's."""
+    import threading
+
+    import pytest
+
+    from profiles.workspace import Workspace
+
+    chain_config(world)
+    ws = Workspace(via="board")
+    inside, done = threading.Event(), threading.Event()
+
+    def serve_thread() -> None:
+        with ws.engine.acting_as("serve"):
+            inside.set()
+            done.wait(30)
+            ws.process("hop2")
+
+    worker = threading.Thread(target=serve_thread)
+    worker.start()
+    assert inside.wait(30)
+    ws.assume("hop1")  # while the other thread is acting as serve: still the board's
+    done.set()
+    worker.join(30)
+    ws.assume("hop3", via="run")
+    assert [(e.role, e.via) for e in entries(world)] == [
+        ("hop1", "board"), ("hop2", "serve"), ("hop3", "run")]
+    with pytest.raises(ValueError):
+        ws.assume("hop1", via="elsewhere")

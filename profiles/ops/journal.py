@@ -17,11 +17,12 @@ import socket
 import stat
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from profiles import paths
+from profiles.errors import RolecallError
 
 NAME = "journal.jsonl"
 ROTATE_AT = 10 * 1024 * 1024
@@ -68,6 +69,32 @@ class Entry:
     @property
     def moment(self) -> float:
         return datetime.fromisoformat(self.time.replace("Z", "+00:00")).timestamp()
+
+
+DENIED = ("AccessDenied", "AccessDeniedException", "ForbiddenException")  # SSO: the last
+
+
+def started(action: str, role: str, arn: str, session_name: str, caller: str,
+            seconds: int, via: str) -> Entry:
+    """The entry of an STS call about to be made (its outcome added by :func:`finished`):
+    ``arn`` is the role's ARN (AssumeRole) or the MFA serial (GetSessionToken), whose
+    account is the one named; ``caller`` is kept only when it is an ARN."""
+    account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+    return Entry(time=now_iso(), action=action, role=role,
+                 role_arn=arn if action == "AssumeRole" else "", account_id=account,
+                 session_name=session_name,
+                 caller_arn=caller if caller.startswith("arn:") else "",
+                 duration=seconds, via=via)
+
+
+def finished(entry: Entry, *, expires_at: str | None = None,
+             error: RolecallError | None = None) -> Entry:
+    """``entry`` with its outcome: ``ok`` and the expiry, or ``denied``/``error`` with
+    AWS's error code (or the failure's kind)."""
+    if error is None:
+        return replace(entry, expires_at=expires_at)
+    return replace(entry, result="denied" if error.code in DENIED else "error",
+                   error_code=error.code)
 
 
 def _identity() -> tuple[str, str]:

@@ -12,9 +12,10 @@ a parent hop assume it once. Every STS call is journaled (:mod:`profiles.ops.jou
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -56,6 +57,7 @@ class Engine:
         self.clock = clock
         self.mfa_prompt = mfa_prompt
         self.via = via  # who asked, for the journal: cli, board, run, serve, process
+        self._acting = threading.local()  # a per-call ``via`` (see acting_as)
         self._guard = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
         self._made: dict[str, int] = {}  # sessions made per key (under its lock)
@@ -169,12 +171,33 @@ class Engine:
 
     # -- assumption -----------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def acting_as(self, via: str | None) -> Iterator[None]:
+        """Journal the STS calls this thread makes inside the block as ``via`` (``run``,
+        ``serve``, ...) instead of the engine's own: one engine may serve several paths."""
+        if via is not None and via not in journal.VIAS:
+            raise ValueError(f"unknown via {via!r}")
+        before = getattr(self._acting, "via", None)
+        self._acting.via = via or before
+        try:
+            yield
+        finally:
+            self._acting.via = before
+
     def assume(self, name: str, *, duration: str | int | None = None,
                session_name: str | None = None, external_id: str | None = None,
                mfa_code: MfaCodes = None, refresh: bool = False,
-               min_left: float = 0) -> Result:
+               min_left: float = 0, via: str | None = None) -> Result:
         """The session of ``name``: cached if it is fresh, matches every explicit option
-        and (with ``min_left``) lasts that long when a new one could; else new."""
+        and (with ``min_left``) lasts that long when a new one could; else new. ``via``
+        names the path in the journal for this call (default: the engine's)."""
+        with self.acting_as(via):
+            return self._assume(name, duration, session_name, external_id, mfa_code,
+                                refresh, min_left)
+
+    def _assume(self, name: str, duration: str | int | None, session_name: str | None,
+                external_id: str | None, mfa_code: MfaCodes, refresh: bool,
+                min_left: float) -> Result:
         plan = self.plan(name)
         last = plan.steps[-1]
         assert last.role is not None
@@ -286,25 +309,16 @@ class Engine:
 
     def _entry(self, action: str, role: str, arn: str, session_name: str, caller: str,
                seconds: int) -> journal.Entry:
-        """The journal entry of an STS call about to be made (its outcome added after)."""
-        account = arn.split(":")[4] if arn.count(":") >= 5 else ""
-        return journal.Entry(time=journal.now_iso(), action=action, role=role,
-                             role_arn=arn if action == "AssumeRole" else "",
-                             account_id=account, session_name=session_name,
-                             caller_arn=caller if caller.startswith("arn:") else "",
-                             duration=seconds, via=self.via)
+        """The journal entry of an STS call about to be made, as this thread's caller."""
+        via = getattr(self._acting, "via", None) or self.via
+        return journal.started(action, role, arn, session_name, caller, seconds, via)
 
     def _journal(self, entry: journal.Entry, *, issued=None,
                  error: RolecallError | None = None) -> RolecallError | None:
         """Record the call's outcome (never a secret); returns ``error`` to re-raise."""
-        if error is not None:
-            denied = error.code in ("AccessDenied", "AccessDeniedException",
-                                    "ForbiddenException")  # the SSO portal's denial
-            entry = replace(entry, result="denied" if denied else "error",
-                            error_code=error.code)
-        else:
-            entry = replace(entry, expires_at=iso(issued.credentials.expiration))
-        journal.record(entry, self.cache.state_dir)
+        expires = iso(issued.credentials.expiration) if error is None else None
+        journal.record(journal.finished(entry, expires_at=expires, error=error),
+                       self.cache.state_dir)
         return error
 
     def _code(self, serial: str, name: str, codes: dict[str, str]) -> str:

@@ -65,8 +65,10 @@ class RolecallApp(App[int]):
         self._pending: list[Future] = []
         self._noted: set[str] = set()
         self._heap_frozen = False
-        if workspace is not None and workspace.engine.mfa_prompt is None:
-            workspace.engine.mfa_prompt = self.prompt_mfa
+        if workspace is not None:
+            workspace.engine.via = "board"  # what the board assumes, the journal says so
+            if workspace.engine.mfa_prompt is None:
+                workspace.engine.mfa_prompt = self.prompt_mfa
 
     def get_default_screen(self) -> Screen:
         return self.board_class()
