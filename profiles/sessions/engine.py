@@ -191,13 +191,6 @@ class Engine:
         """The session of ``name``: cached if it is fresh, matches every explicit option
         and (with ``min_left``) lasts that long when a new one could; else new. ``via``
         names the path in the journal for this call (default: the engine's)."""
-        with self.acting_as(via):
-            return self._assume(name, duration, session_name, external_id, mfa_code,
-                                refresh, min_left)
-
-    def _assume(self, name: str, duration: str | int | None, session_name: str | None,
-                external_id: str | None, mfa_code: MfaCodes, refresh: bool,
-                min_left: float) -> Result:
         plan = self.plan(name)
         last = plan.steps[-1]
         assert last.role is not None
@@ -208,13 +201,14 @@ class Engine:
         if session_name is not None:
             session_names.resolve(session_name, "{unix}", name)
         codes = mfa_codes(plan, mfa_code)
-        try:
-            return self._run(plan, ask, codes, refresh)
-        except AwsError as exc:
-            if "run with --refresh" not in (exc.fix or "") or refresh:
-                raise
-            # A cached parent was revoked or expired behind our back: renew once.
-            return self._run(plan, ask, codes, True, renew_parents=True)
+        with self.acting_as(via):
+            try:
+                return self._run(plan, ask, codes, refresh)
+            except AwsError as exc:
+                if "run with --refresh" not in (exc.fix or "") or refresh:
+                    raise
+                # A cached parent was revoked or expired behind our back: renew once.
+                return self._run(plan, ask, codes, True, renew_parents=True)
 
     def assume_adhoc(self, source: str, role: Role, *, duration: str | int | None = None,
                      session_name: str | None = None,
