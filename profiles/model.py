@@ -31,6 +31,7 @@ class Account:
     id: str
     alias: str | None = None
     tags: tuple[str, ...] = ()
+    audit_role: str | None = None  # the role whose session reads this account's CloudTrail
 
 
 @dataclass(frozen=True)

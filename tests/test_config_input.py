@@ -80,7 +80,8 @@ def test_a_control_character_in_a_value_breaks_that_role_only(key, char, at):
 
 @SETTINGS
 @given(char=UNSAFE_CHARS.filter(lambda c: c not in "\t"), at=st.integers(0, 10),
-       where=st.sampled_from(["profile", "credentials", "catalog-role", "alias", "tag"]))
+       where=st.sampled_from(["profile", "credentials", "catalog-role", "alias", "tag",
+                              "audit_role"]))
 def test_a_control_character_in_a_name_is_refused_at_load(char, at, where):
     name = _spliced("prod-admin", char, at)
     with Sandbox() as box:
@@ -94,7 +95,8 @@ def test_a_control_character_in_a_name_is_refused_at_load(char, at, where):
             box.write("rolecall.toml", f'[roles.{escaped}]\nrole_arn = "{ARN}"\n'
                       'source = "base"\n')
         else:
-            value = f'alias = {escaped}' if where == "alias" else f"tags = [{escaped}]"
+            value = {"alias": f"alias = {escaped}", "audit_role": f"audit_role = {escaped}"
+                     }.get(where, f"tags = [{escaped}]")
             box.write("rolecall.toml", f'[accounts."111111111111"]\n{value}\n')
         box.write("config", config)
         code, out, err = box.run("list", "--json")

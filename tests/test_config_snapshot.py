@@ -20,7 +20,8 @@ CONFIG = ("[profile base]\nregion = eu-west-1\n"
           "[profile admin]\nrole_arn = arn:aws:iam::111111111111:role/Admin\n"
           "source_profile = deploy\nmfa_serial = arn:aws:iam::111111111111:mfa/op\n")
 CATALOG = ('[settings]\nrefresh_window = "10m"\n'
-           '[accounts."111111111111"]\nalias = "prod"\ntags = ["prod"]\n')
+           '[accounts."111111111111"]\nalias = "prod"\ntags = ["prod"]\n'
+           'audit_role = "deploy"\n')
 KEY_ID = "AKIASNAPSHOTKEYID000"
 SECRET = "snapshot-secret-access-key-never-cached"
 
@@ -53,6 +54,7 @@ def test_snapshot_is_written_private_then_used_and_equal(files):
     assert cached is not None
     assert cached.roles == parsed.roles == inventory.load().roles
     assert cached.bases == parsed.bases and cached.accounts == parsed.accounts
+    assert cached.accounts["111111111111"].audit_role == "deploy"
     assert cached.settings == parsed.settings and cached.settings.refresh_window == 600
     assert (cached.config_file, cached.catalog_file) == (parsed.config_file,
                                                          parsed.catalog_file)

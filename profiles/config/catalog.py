@@ -25,6 +25,8 @@ ROLE_KEYS = {
 }
 SETTINGS_KEYS = {"refresh_window", "session_name", "mfa_mode", "duration", "mfa_duration",
                  "sso_name", "sso_ttl"}
+# audit_role: the role whose session reads the account's CloudTrail (rolecall audit)
+ACCOUNT_KEYS = {"alias", "tags", "audit_role"}
 TABLES = {"settings", "accounts", "roles"}
 _POSITION = re.compile(r"\((at line \d+, column \d+|at end of document)\)")
 # STS's own constraints (its API model: pattern, min, max); botocore checks only the min.
@@ -161,15 +163,25 @@ def accounts(data: dict, path: Path) -> dict[str, Account]:
             raise ConfigError(f"{where}: account ids are 12 digits")
         if not isinstance(raw, dict):
             raise ConfigError(f"{where} must be a table")
+        if unknown := set(raw) - ACCOUNT_KEYS:
+            key = sorted(unknown)[0]
+            check_value(key, where, "a key name")
+            raise ConfigError(f"{where}: unknown key {key!r}",
+                              fix="known keys: " + ", ".join(sorted(ACCOUNT_KEYS)))
         alias, tags = raw.get("alias"), raw.get("tags", [])
-        if alias is not None and not isinstance(alias, str):
-            raise ConfigError(f"{where}: alias must be a string")
+        audit_role = raw.get("audit_role")
+        for key, value in (("alias", alias), ("audit_role", audit_role)):
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(f"{where}: {key} must be a string")
+            check_value(value, where, key)
+        if audit_role == "":
+            raise ConfigError(f"{where}: audit_role is empty",
+                              fix="name a role in this account, or remove the key")
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise ConfigError(f"{where}: tags must be a list of strings")
-        check_value(alias, where, "alias")
         for tag in tags:
             check_value(tag, where, "tags")
-        out[account_id] = Account(account_id, alias, tuple(tags))
+        out[account_id] = Account(account_id, alias, tuple(tags), audit_role)
     return out
 
 

@@ -31,8 +31,8 @@ from profiles.estate import roster
 from profiles.model import Account, Base, Role, Settings
 
 NAME = "inventory.json"
-VERSION = 6  # 4: role cache keys name their profile; 5: broken roles, bases' static keys;
-# 6: IAM Identity Center sessions and roles
+VERSION = 7  # 4: role cache keys name their profile; 5: broken roles, bases' static keys;
+# 6: IAM Identity Center sessions and roles; 7: accounts' audit_role
 SETTLED_NS = 1_000_000_000
 
 
@@ -85,7 +85,8 @@ def _to_json(inv: inventory.Inventory, stamp: list[list]) -> bytes:
         "bases": [[b.name, b.profile, b.credential_source, b.region, b.static]
                   for b in inv.bases.values()],
         "broken": [[name, error.message, error.fix] for name, error in inv.broken.items()],
-        "accounts": [[a.id, a.alias, list(a.tags)] for a in inv.accounts.values()],
+        "accounts": [[a.id, a.alias, list(a.tags), a.audit_role]
+                     for a in inv.accounts.values()],
         "sso": [[s.name, s.start_url, s.region, list(s.scopes), s.legacy, s.synced_at, s.roles]
                 for s in inv.sso_sessions.values()],
     }, separators=(",", ":")).encode()
@@ -123,7 +124,7 @@ def _from_json(data: dict, files: tuple[Path, ...]) -> inventory.Inventory:
     inv.bases = {b[0]: Base(b[0], b[1], b[2], b[3], bool(b[4])) for b in data["bases"]}
     inv.broken = {b[0]: ConfigError(str(b[1]), fix=b[2] if isinstance(b[2], str) else None)
                   for b in data["broken"]}
-    inv.accounts = {a[0]: Account(a[0], a[1], tuple(a[2])) for a in data["accounts"]}
+    inv.accounts = {a[0]: Account(a[0], a[1], tuple(a[2]), a[3]) for a in data["accounts"]}
     inv.sso_sessions = {s[0]: SsoSession(s[0], s[1], s[2], tuple(s[3]), bool(s[4]), s[5], s[6])
                         for s in data["sso"]}
     for role in inv.roles.values():  # what Role's own fields must be, or a parse error
