@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import stat
 
+from profiles.ops import journal
 from tests.conftest import World
 
 
@@ -44,8 +45,13 @@ def test_secrets_only_in_keyring_and_asked_for_profiles(world, tmp_path):
         result = world.run(*args)
         outputs.append(result.stdout + result.stderr)
     needles = _secrets_of(world, "two") + _secrets_of(world, "one")
+    for args in (["audit"], ["audit", "--json"]):  # the journal, as people and scripts see it
+        result = world.run(*args)
+        outputs.append(result.stdout + result.stderr)
     assert not any(n in out for out in outputs for n in needles)
-    assert _holders(world.home, needles) == []  # HOME, ~/.aws, state dir, catalog
+    journaled = journal.path(world.state)
+    assert journaled.is_relative_to(world.home) and len(journal.entries(world.state)) >= 2
+    assert _holders(world.home, needles) == []  # HOME, ~/.aws, state dir (journal), catalog
 
     # argv of every process while `exec` runs: the command itself reads /proc
     argv_dump = tmp_path / "argv.txt"

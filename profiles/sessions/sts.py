@@ -306,7 +306,7 @@ def default_region(*candidates: str | None) -> str:
 
 
 def service_client(service: str, region: str, access_key: str, secret_key: str,
-                   token: str | None = None):
+                   token: str | None = None, config: Config = CLIENT_CONFIG):
     """A client of any service signed with explicit keys, from this thread's botocore
     session that reads no named profile: ``AWS_PROFILE`` never decides anything here."""
     session = _local.__dict__.get("plain")
@@ -315,5 +315,5 @@ def service_client(service: str, region: str, access_key: str, secret_key: str,
         session._config = {"profiles": {"\nplain": {}}}  # no file is read (see _session)
         session.set_config_variable("profile", "\nplain")
     return session.create_client(
-        service, region_name=region, config=CLIENT_CONFIG, aws_access_key_id=access_key,
+        service, region_name=region, config=config, aws_access_key_id=access_key,
         aws_secret_access_key=secret_key, aws_session_token=token)

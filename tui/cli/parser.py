@@ -117,7 +117,7 @@ class Commands:
 
 
 def build_parser() -> tuple[Parser, Commands]:
-    from tui.cli import app, roles, serve, sessions, sso, trust
+    from tui.cli import app, audit, roles, serve, sessions, sso, trust
 
     parser = Parser(prog=PROG, description="AWS cross-account roles: assume, chain, cache "
                     "in the OS keyring, write profiles, open shells.")
@@ -131,6 +131,7 @@ def build_parser() -> tuple[Parser, Commands]:
     trust.register(commands)
     sso.register(commands)
     serve.register(commands)
+    audit.register(commands)
     return parser, commands
 
 
