@@ -24,6 +24,7 @@ from textual.widgets import Static
 
 from profiles.errors import RolecallError
 from tui.board.actions import RoleActions
+from tui.board.audit import AuditKey
 from tui.board.detail import Detail
 from tui.board.doctoring import DoctorKey
 from tui.board.endpoint import EndpointKeys
@@ -42,7 +43,7 @@ RETRY_AFTER = 60  # after a failed or declined renewal, wait this long
 PANE_MIN_WIDTH = 100  # narrower terminals start with the detail pane hidden
 
 
-class BoardScreen(DoctorKey, RoleActions, FilterKeys, EndpointKeys, Screen):
+class BoardScreen(DoctorKey, RoleActions, FilterKeys, EndpointKeys, AuditKey, Screen):
     """Every role, its session and countdown; the selected one in the detail pane."""
 
     BINDINGS = [
@@ -69,13 +70,15 @@ class BoardScreen(DoctorKey, RoleActions, FilterKeys, EndpointKeys, Screen):
                 "first match, down goes to the list"),
         Binding("o", "sort", "Sort", id="sort", tooltip="sort by account, name or time left"),
         Binding("p", "pane", "Pane", id="pane", tooltip="show or hide the detail pane"),
+        Binding("a", "audit", "Audit", id="audit",
+                tooltip="audit: who assumed the role (the journal, then CloudTrail)"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter",
                 priority=True, tooltip="clear the filter"),
         Binding("down", "down", "Down", show=False, priority=True, system=True),
     ]
     # The key bar keeps these first when the terminal is narrow (the rest are in help).
     HINT_PRIORITY = ("help", "assume", "filter", "shell", "write", "chain", "refresh",
-                     "forget", "doctor", "pane", "quit", "sort", "endpoint")
+                     "forget", "doctor", "pane", "quit", "sort", "endpoint", "audit")
 
     def __init__(self) -> None:
         super().__init__()
