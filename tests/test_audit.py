@@ -87,6 +87,10 @@ def test_bad_audit_arguments_are_one_clean_line(world):
     assert_fails(world.run("audit", "--account", "nope"), 2, "unknown account 'nope'")
     assert_fails(world.run("audit", "--since", "yesterday"), 2, "invalid --since")
     assert_fails(world.run("audit", "--region", "eu-west-1"), 2, "--region is for --cloudtrail")
+    assert_fails(world.run("audit", "--mfa-code", "123456"), 2, "--mfa-code is for --cloudtrail")
+    assert_fails(world.run("audit", "--cloudtrail", "--role", "prod-deploy", "--region",
+                           "eu west"), 2, "invalid --region 'eu west'")
+    assert_fails(world.run("audit", "--since", "2999-01-01"), 2, "in the future")
     assert_fails(world.run("audit", "--cloudtrail", "--role", "prod-deploy", "--account",
                            "prod"), 2, "not both")
     assert_fails(world.run("audit", "--cloudtrail", "--role", "ghost"), 2, "unknown role")
@@ -181,5 +185,10 @@ def test_cloudtrail_through_audit_roles_with_one_account_denied(world, cloudtrai
     assert vias == {("prod-audit", "cli"), ("dev-deploy", "cli")}  # assumed to read, journaled
     alias = ok_json(world.run("audit", "--cloudtrail", "--account", "prod", "--json"))
     assert [e["session_name"] for e in alias["events"]] == ["p-2", "p-1"]
+    trail.calls.clear()
+    role = ok_json(world.run("audit", "--cloudtrail", "--role", "prod-deploy", "--json"))
+    assert [e["session_name"] for e in role["events"]] == ["p-1"]  # through its audit_role:
+    assert {c.credential for c in trail.calls} == {_session_key(world, "prod-audit")}
+    assert "prod-deploy" not in {e.role for e in journal.entries(world.state)}  # not assumed
     alone = world.run("audit", "--cloudtrail", "--account", "dev")
     assert_fails(alone, 1, "cloudtrail:LookupEvents", "audit_role")

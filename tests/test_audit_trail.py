@@ -163,7 +163,8 @@ def test_odd_records_are_kept_not_dropped(fake, clock):
                          "recipientAccountId", "awsRegion", "invokedBy", "x"]), inner,
         max_size=5), max_leaves=12)),
     summary=st.dictionaries(st.sampled_from(["EventTime", "EventId", "Resources"]),
-                            st.none() | st.integers(0, 2**31) | st.text() | st.lists(
+                            st.none() | st.integers(-2**70, 2**70) | st.floats() | st.text()
+                            | st.datetimes(timezones=st.just(UTC)) | st.lists(
                                 st.dictionaries(st.text(max_size=3), st.text(max_size=3))),
                             max_size=3))
 def test_any_record_parses_to_an_event_of_strings(record, summary):
@@ -225,9 +226,32 @@ def test_since_as_a_duration(text, back):
 
 
 def test_since_as_a_time():
-    assert audit.parse_since("2026-03-01", 0) == T0.timestamp() - 12 * 3600
-    assert audit.parse_since("2026-03-01T12:00:00Z", 0) == T0.timestamp()
-    assert audit.parse_since("2026-03-01T13:00:00+01:00", 0) == T0.timestamp()
+    now = T0.timestamp() + 3600
+    assert audit.parse_since("2026-03-01", now) == T0.timestamp() - 12 * 3600
+    assert audit.parse_since("2026-03-01T12:00:00Z", now) == T0.timestamp()
+    assert audit.parse_since("2026-03-01t13:00:00+01:00", now) == T0.timestamp()
     for bad in ("yesterday", "", "7x", "d", "2026-13-01"):
-        with pytest.raises(UsageError):
-            audit.parse_since(bad, 0)
+        with pytest.raises(UsageError, match="invalid --since"):
+            audit.parse_since(bad, now)
+    with pytest.raises(UsageError, match="in the future"):
+        audit.parse_since("2026-03-01T14:00:01Z", now)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(text=st.text(max_size=30) | st.from_regex(r"[0-9]{1,6}d[0-9hms]{0,6}", fullmatch=True)
+       | st.datetimes().map(lambda d: d.isoformat()))
+def test_any_since_is_a_past_moment_or_a_usage_error(text):
+    now = T0.timestamp()
+    try:
+        moment = audit.parse_since(text, now)
+    except UsageError as exc:
+        assert exc.exit_code == 2
+    else:
+        assert moment <= now
+
+
+def test_a_bad_region_is_refused_before_anything_is_read():
+    for bad in ("eu west 1", "-x", "123", "a" * 64, "us-east-1\n"):
+        with pytest.raises(UsageError, match="invalid --region"):
+            audit.check_region(bad)
+    assert audit.check_region("eu-west-1") == "eu-west-1"

@@ -25,6 +25,7 @@ from profiles.ops.trail import Event, Keys, Lookup, TrailReader
 
 KNOWN_WITHIN = 300  # seconds between a journal entry and its CloudTrail event
 DEFAULT_SINCE = 24 * 3600  # CloudTrail's default window: pages cost calls at 2 a second
+RETENTION = 90 * 86400  # CloudTrail's event history: no use asking for older
 WORKERS = 8  # accounts and regions read at once
 _DAYS = re.compile(r"([0-9]{1,5})d(.*)")
 
@@ -43,6 +44,14 @@ def parse_since(text: str, now: float) -> float:
         return now - parse_duration(value, "--since")
     except UsageError:
         pass
+    moment = _moment(text)
+    if moment > now:
+        raise UsageError(f"--since {text!r} is in the future (by this machine's clock)",
+                         fix="give a time in the past, or a duration such as 24h")
+    return moment
+
+
+def _moment(text: str) -> float:
     try:
         moment = datetime.fromisoformat(text.strip().upper().replace("Z", "+00:00"))
     except ValueError:
@@ -185,8 +194,8 @@ def mark_known(events: list[Event], history: list[journal.Entry]) -> None:
             for entry in by_name.get(event.session_name, ()))
 
 
-def _keys(ws, reader: str) -> Keys:
-    session = ws.assume(reader).session
+def _keys(ws, reader: str, mfa_code: str | dict[str, str] | None) -> Keys:
+    session = ws.assume(reader, mfa_code=mfa_code).session
     creds = session.credentials
     assert creds is not None
     return Keys(creds.access_key_id, creds.secret_access_key, creds.session_token,
@@ -200,21 +209,33 @@ def _region(ws, reader: str) -> str:
     return sts.default_region(role.region)
 
 
+def check_region(region: str) -> str:
+    from profiles.config.text import REGION, shown
+
+    if not REGION.fullmatch(region):
+        raise UsageError(f"invalid --region {shown(region)}",
+                         fix="use a region name such as us-east-1 or eu-west-1")
+    return region
+
+
 def cloudtrail(ws, *, role: str | None = None, account: str | None = None,
                since: float | None = None, regions: tuple[str, ...] = (),
+               mfa_code: str | dict[str, str] | None = None,
                reader: Callable[[], TrailReader] = TrailReader) -> Trail:
     """``AssumeRole`` events from CloudTrail in each target account (and region: the
     reading role's by default), newest first, each marked ``known`` or not. Sessions are
     assumed first, one after another (an MFA prompt at a time); then accounts are read
     in parallel. A failure in one account is kept and the others still read."""
-    start = since if since is not None else ws.clock() - DEFAULT_SINCE
+    now = ws.clock()
+    start = max(since if since is not None else now - DEFAULT_SINCE, now - RETENTION)
+    regions = tuple(dict.fromkeys(check_region(r) for r in regions))
     out = Trail()
     jobs: list[tuple[Target, Keys, str]] = []
     keys: dict[str, Keys] = {}
     for target in targets(ws, role=role, account=account):
         try:
             if target.reader not in keys:
-                keys[target.reader] = _keys(ws, target.reader)
+                keys[target.reader] = _keys(ws, target.reader, mfa_code)
         except (UsageError, KeyringError):
             raise
         except RolecallError as exc:

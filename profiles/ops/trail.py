@@ -60,7 +60,10 @@ def _text(value: object) -> str:
 
 
 def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):  # a time no calendar holds
+        return ""
 
 
 def _moment(record: dict, raw: dict) -> float:
@@ -89,9 +92,10 @@ def parse(raw: dict, account_id: str, region: str) -> Event:
     params = params if isinstance(params, dict) else {}
     role_arn = _text(params.get("roleArn"))
     if not role_arn:  # a record without parameters: the role from the summary's resources
-        role_arn = next((_text(r.get("ResourceName")) for r in raw.get("Resources") or ()
+        resources = raw.get("Resources")
+        role_arn = next((_text(r.get("ResourceName")) for r in resources
                          if isinstance(r, dict) and r.get("ResourceType") == "AWS::IAM::Role"),
-                        "")
+                        "") if isinstance(resources, list) else ""
     moment = _moment(record, raw)
     return Event(
         time=_iso(moment), moment=moment,
@@ -144,8 +148,11 @@ class TrailReader:
         """Every ``AssumeRole`` event since ``start`` (epoch seconds), newest first."""
         from profiles.sessions import sts
 
-        client = sts.service_client("cloudtrail", region, keys.access_key, keys.secret_key,
-                                    keys.token, config=CONFIG)
+        try:
+            client = sts.service_client("cloudtrail", region, keys.access_key,
+                                        keys.secret_key, keys.token, config=CONFIG)
+        except (BotoCoreError, ValueError) as exc:  # an endpoint setting botocore refuses
+            raise explain(exc, keys, account_id, region) from None
         params: dict[str, object] = {
             "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "AssumeRole"}],
             "StartTime": datetime.fromtimestamp(start, UTC), "MaxResults": 50}

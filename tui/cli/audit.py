@@ -51,7 +51,8 @@ def cloudtrail(ns: argparse.Namespace) -> int:
     ws = common.workspace()
     since = audit.parse_since(ns.since, ws.clock()) if ns.since else None
     trail = audit.cloudtrail(ws, role=ns.role, account=ns.account, since=since,
-                             regions=tuple(ns.region or ()))
+                             regions=tuple(ns.region or ()),
+                             mfa_code=common.mfa_codes(ns.mfa_code))
     if trail.read:
         if ns.json:
             common.dump({"events": [e.to_json() for e in trail.events]})
@@ -80,9 +81,10 @@ def cloudtrail(ns: argparse.Namespace) -> int:
 def cmd_audit(ns: argparse.Namespace) -> int:
     if ns.cloudtrail:
         return cloudtrail(ns)
-    if ns.region:
-        raise UsageError("--region is for --cloudtrail",
-                         fix="rolecall audit --cloudtrail --region R ...")
+    for flag, given in (("--region", ns.region), ("--mfa-code", ns.mfa_code)):
+        if given:
+            raise UsageError(f"{flag} is for --cloudtrail",
+                             fix=f"rolecall audit --cloudtrail {flag} ...")
     return journal(ns)
 
 
@@ -99,4 +101,6 @@ def register(commands: Commands) -> None:
     p.add_argument("--region", action="append", metavar="REGION",
                    help="with --cloudtrail: the region(s) to read (default: the reading "
                    "role's, else AWS_REGION, else us-east-1)")
+    p.add_argument("--mfa-code", action="append", metavar="[SERIAL=]CODE",
+                   help="with --cloudtrail: the MFA code the reading role's chain needs")
     p.add_argument("--json", action="store_true")
