@@ -89,9 +89,7 @@ def entries(ws, *, since: float | None = None, role: str | None = None,
 
 
 def entry_json(entry: journal.Entry) -> dict[str, object]:
-    from dataclasses import asdict
-
-    return asdict(entry)
+    return entry.to_json()
 
 
 # -- CloudTrail -----------------------------------------------------------------------
