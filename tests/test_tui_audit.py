@@ -28,6 +28,17 @@ def lines(widget) -> list[tuple[str, list]]:
     return out
 
 
+async def audit_page(app, pilot, role: str) -> AuditPage:
+    """Select ``role`` on the board, press ``a``; the page once its journal is read."""
+    await app.board_screen.loaded()
+    assert app.board_screen.board.select(role)
+    await pilot.press("a")
+    await until(pilot, lambda: isinstance(app.screen, AuditPage))
+    page = app.screen
+    await until(pilot, lambda: page.entries is not None)
+    return page
+
+
 def when(minutes_ago: float) -> datetime:
     return datetime.now(UTC) - timedelta(minutes=minutes_ago)
 
@@ -50,12 +61,7 @@ async def test_audit_page_journal_then_cloudtrail_unknown_callers_highlighted(
     cloudtrail_fake.assume_role(arns["prod-admin"], "not-this-role", HOSTILE, when=when(2))
     app = RolecallApp(clock=time.time, auto_renew=False, ticking=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await app.board_screen.loaded()
-        assert app.board_screen.board.select("prod-deploy")
-        await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, AuditPage))
-        page = app.screen
-        await until(pilot, lambda: page.entries is not None)
+        page = await audit_page(app, pilot, "prod-deploy")
         assert [e.session_name for e in page.entries] == ["alice-1", "alice-0"]
         await pilot.pause()
         drawn = "\n".join(text for text, _ in lines(page.query_one("#journal")))
@@ -95,12 +101,7 @@ async def test_a_denied_cloudtrail_says_what_to_grant(world, cloudtrail_fake, mo
     cloudtrail_fake.deny("222222222222")
     app = RolecallApp(clock=time.time, auto_renew=False, ticking=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await app.board_screen.loaded()
-        assert app.board_screen.board.select("prod-deploy")
-        await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, AuditPage))
-        page = app.screen
-        await until(pilot, lambda: page.entries is not None)
+        page = await audit_page(app, pilot, "prod-deploy")
         assert "no assumption of this role journaled here" in str(
             page.query_one("#journal-status").render())
         await pilot.press("t")
