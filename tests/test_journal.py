@@ -9,11 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from profiles.ops import journal
 from profiles.ops.journal import Entry
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = int(os.environ.get("ROLECALL_PROPERTY_EXAMPLES", "60"))
 
 
 def entry(role: str = "prod", moment: float = 1_800_000_000, **extra) -> Entry:
@@ -42,9 +45,38 @@ def test_foreign_and_torn_lines_are_skipped(tmp_path):
     with journal.path(tmp_path).open("ab") as handle:
         handle.write(b'{"time": "2026-01-01T00:00:00Z", "act\n[1, 2]\n"text"\n\xff\xfe\n'
                      b'{"time": "not a time", "action": "AssumeRole", "role": "x"}\n'
-                     b'{"time": "2026-01-01T00:00:00Z", "action": "AssumeRole", "role": 7}\n')
+                     b'{"time": "2026-01-01T00:00:00Z", "action": "AssumeRole", "role": 7}\n'
+                     b'{"time": "2026-01-01T00:00:00Z", "action": "AssumeRole", "role": "x",'
+                     b' "account_id": ["222222222222"], "session_name": 5}\n'
+                     b'{"time": "2026-01-01T00:00:00Z", "action": "AssumeRole", "role": "x",'
+                     b' "duration": true}\n'
+                     b'{"time": "2026-01-01T00:00:01Z", "action": "AssumeRole", "role": "old",'
+                     b' "a_field_of_later_versions": 1}\n')
     journal.record(entry("later"), tmp_path)
-    assert [e.role for e in journal.entries(tmp_path)] == ["prod", "later"]
+    assert [e.role for e in journal.entries(tmp_path)] == ["prod", "old", "later"]
+    assert {e.role for e in journal.query(tmp_path, account="222222222222")} == {"prod", "later"}
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                    lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=6)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.fixed_dictionaries({"time": st.sampled_from(["2026-01-01T00:00:00Z", "x"]) | JSON,
+                              "action": st.just("AssumeRole") | JSON,
+                              "role": st.text(max_size=5) | JSON},
+                             optional={name: JSON | st.text(max_size=5)
+                                       for name in journal.FIELDS[3:]}))
+def test_any_line_is_a_typed_entry_or_none(data):
+    """What the table, the filters and ``known`` rely on: each field of its type."""
+    found = Entry.from_json(json.loads(json.dumps(data)))
+    if found is not None:
+        for name, value in found.to_json().items():
+            kind = Entry.__dataclass_fields__[name].type
+            assert isinstance(value, int if name == "duration" else str) or (
+                value is None and "None" in kind), (name, value)
+            assert not isinstance(value, bool)
 
 
 WRITER = """

@@ -55,13 +55,14 @@ class Entry:
         """An entry from a parsed line, or None if it is not one (a foreign or torn line)."""
         if not isinstance(data, dict):
             return None
-        if not (isinstance(data.get("time"), str) and isinstance(data.get("action"), str)
-                and isinstance(data.get("role"), str)):
+        if data.keys() != _DEFAULTS.keys():  # an older, newer or foreign line
+            data = _DEFAULTS | {k: v for k, v in data.items() if k in _DEFAULTS}
+        # Each field of its declared type (a missing time, action or role is not one).
+        if any(type(data[name]) not in kinds for name, kinds in _TYPES):
             return None
         # Built without __init__ (a frozen dataclass's is a tenth of reading a journal).
         entry = object.__new__(cls)
-        entry.__dict__.update(_DEFAULTS)
-        entry.__dict__.update((k, v) for k, v in data.items() if k in _DEFAULTS)
+        entry.__dict__.update(data)
         try:
             entry.moment  # noqa: B018 - a time that does not parse is not an entry
         except (TypeError, ValueError, OverflowError):
@@ -109,6 +110,9 @@ def finished(entry: Entry, *, expires_at: str | None = None,
 
 FIELDS = tuple(Entry.__dataclass_fields__)
 _DEFAULTS = {name: f.default for name, f in Entry.__dataclass_fields__.items()}
+_TYPES = tuple((name, (int, type(None)) if name == "duration" else
+                (str, type(None)) if name in ("expires_at", "error_code") else (str,))
+               for name in FIELDS)
 
 
 def _identity() -> tuple[str, str]:
