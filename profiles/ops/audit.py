@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from profiles.config.text import REGION, shown
+from profiles.durations import parse_duration
 from profiles.errors import ConfigError, KeyringError, RolecallError, UsageError
 from profiles.model import ROLE_ARN, Role
 from profiles.ops import journal
@@ -33,8 +35,6 @@ _DAYS = re.compile(r"([0-9]{1,5})d(.*)")
 def parse_since(text: str, now: float) -> float:
     """Epoch seconds from ``--since``: a duration back from ``now`` (``90m``, ``24h``,
     ``7d``, ``1d12h``) or an ISO 8601 date or time (UTC unless it names its offset)."""
-    from profiles.durations import parse_duration
-
     value = text.strip().lower()
     days = _DAYS.fullmatch(value)
     try:
@@ -201,6 +201,7 @@ def _keys(ws, reader: str, mfa_code: str | dict[str, str] | None) -> Keys:
 
 
 def _region(ws, reader: str) -> str:
+    # lazy: botocore's session (sts) only when CloudTrail is read
     from profiles.sessions import sts
 
     role: Role = ws.inventory.role(reader)
@@ -208,8 +209,6 @@ def _region(ws, reader: str) -> str:
 
 
 def check_region(region: str) -> str:
-    from profiles.config.text import REGION, shown
-
     if not REGION.fullmatch(region):
         raise UsageError(f"invalid --region {shown(region)}",
                          fix="use a region name such as us-east-1 or eu-west-1")

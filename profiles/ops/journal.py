@@ -143,6 +143,7 @@ def _open_append(target: Path) -> int:
 
 def _rotate(target: Path, fd: int) -> None:
     """Move a full journal aside (keeping one old file), once, under a lock beside it."""
+    # lazy: filelock only when the journal is full (every assumption records)
     from filelock import FileLock
 
     with FileLock(str(target) + ".lock", mode=0o600, timeout=5):

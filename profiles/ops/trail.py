@@ -146,6 +146,7 @@ class TrailReader:
 
     def lookup(self, keys: Keys, account_id: str, region: str, start: float) -> Lookup:
         """Every ``AssumeRole`` event since ``start`` (epoch seconds), newest first."""
+        # lazy: botocore's session (sts) only when CloudTrail is read
         from profiles.sessions import sts
 
         try:

@@ -14,6 +14,7 @@ class AuditKey:
         if name is None:
             self.rc.say("no role selected", severity="warning")
             return
-        from tui.screens.audit import AuditPage  # screens load on first use
+        # lazy: the page (and CloudTrail's reader) only when a opens it
+        from tui.screens.audit import AuditPage
 
         self.app.push_screen(AuditPage(name))

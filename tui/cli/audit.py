@@ -22,6 +22,7 @@ def _result(entry) -> str:
 
 
 def journal(ns: argparse.Namespace) -> int:
+    # lazy: the core (and botocore) when audit runs, not when the parser is built
     from profiles.ops import audit
 
     ws = common.workspace()
@@ -46,6 +47,7 @@ def _role_name(arn: str) -> str:
 
 
 def cloudtrail(ns: argparse.Namespace) -> int:
+    # lazy: the core (and botocore) when audit runs, not when the parser is built
     from profiles.ops import audit
 
     ws = common.workspace()

@@ -20,12 +20,12 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from profiles.errors import RolecallError
+from profiles.ops import audit
 from tui.board.jobs import PromptCancelled
 from tui.screens.dialog import literal
 from tui.screens.page import Page
 
 if TYPE_CHECKING:
-    from profiles.ops.audit import Trail
     from profiles.ops.journal import Entry
     from profiles.ops.trail import Event
 
@@ -57,7 +57,7 @@ class AuditPage(Page):
         super().__init__(literal(f"audit · {role}"))
         self.role = role
         self.entries: list[Entry] | None = None
-        self.trail: Trail | None = None
+        self.trail: audit.Trail | None = None
         self.looking = False
 
     def body(self) -> ComposeResult:
@@ -78,8 +78,6 @@ class AuditPage(Page):
 
     @work(thread=True, group="audit")
     def read_journal(self) -> None:
-        from profiles.ops import audit
-
         try:
             found = audit.entries(self.rc.workspace(), role=self.role)
         except RolecallError as exc:
@@ -112,8 +110,6 @@ class AuditPage(Page):
 
     @work(thread=True, group="audit")
     def read_trail(self) -> None:
-        from profiles.ops import audit
-
         call = self.app.call_from_thread
         try:
             trail = audit.cloudtrail(self.rc.workspace(), role=self.role)
@@ -128,7 +124,7 @@ class AuditPage(Page):
         self.looking = False
         self._status("#trail-status", text, error=True)
 
-    def show_trail(self, trail: Trail) -> None:
+    def show_trail(self, trail: audit.Trail) -> None:
         self.looking = False
         self.trail = trail
         unknown = [e for e in trail.events if not e.known]
