@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import itertools
 import json
 import os
 import socket
@@ -55,11 +56,12 @@ class Entry:
         """An entry from a parsed line, or None if it is not one (a foreign or torn line)."""
         if not isinstance(data, dict):
             return None
-        if data.keys() != _DEFAULTS.keys():  # an older, newer or foreign line
+        # Each field of its declared type (a missing time, action or role is not one):
+        # one set lookup for a line as rolecall writes it, field by field for any other.
+        if tuple(data) != FIELDS or tuple(map(type, data.values())) not in _WRITTEN:
             data = _DEFAULTS | {k: v for k, v in data.items() if k in _DEFAULTS}
-        # Each field of its declared type (a missing time, action or role is not one).
-        if any(type(data[name]) not in kinds for name, kinds in _TYPES):
-            return None
+            if any(type(data[name]) not in kinds for name, kinds in _TYPES):
+                return None
         # Built without __init__ (a frozen dataclass's is a tenth of reading a journal).
         entry = object.__new__(cls)
         entry.__dict__.update(data)
@@ -74,7 +76,7 @@ class Entry:
         """``time`` as epoch seconds (parsed once: a journal holds tens of thousands)."""
         moment = self.__dict__.get("_moment")
         if moment is None:
-            moment = datetime.fromisoformat(self.time.replace("Z", "+00:00")).timestamp()
+            moment = datetime.fromisoformat(self.time).timestamp()  # 3.11 reads Z
             self.__dict__["_moment"] = moment
         return moment
 
@@ -113,6 +115,7 @@ _DEFAULTS = {name: f.default for name, f in Entry.__dataclass_fields__.items()}
 _TYPES = tuple((name, (int, type(None)) if name == "duration" else
                 (str, type(None)) if name in ("expires_at", "error_code") else (str,))
                for name in FIELDS)
+_WRITTEN = set(itertools.product(*(kinds for _, kinds in _TYPES)))  # every valid typing
 
 
 def _identity() -> tuple[str, str]:
