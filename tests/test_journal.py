@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,18 @@ def test_foreign_and_torn_lines_are_skipped(tmp_path):
     journal.record(entry("later"), tmp_path)
     assert [e.role for e in journal.entries(tmp_path)] == ["prod", "old", "later"]
     assert {e.role for e in journal.query(tmp_path, account="222222222222")} == {"prod", "later"}
+
+
+def test_a_time_without_offset_is_utc_whatever_tz_says(monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        naive = Entry.from_json({"time": "2026-01-01T00:00:00", "action": "AssumeRole",
+                                 "role": "x"})
+        assert naive is not None and naive.moment == 1_767_225_600
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),

@@ -76,7 +76,8 @@ class Entry:
         """``time`` as epoch seconds (parsed once: a journal holds tens of thousands)."""
         moment = self.__dict__.get("_moment")
         if moment is None:
-            moment = datetime.fromisoformat(self.time).timestamp()  # 3.11 reads Z
+            when = datetime.fromisoformat(self.time)  # 3.11 reads the Z rolecall writes
+            moment = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
             self.__dict__["_moment"] = moment
         return moment
 
