@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -255,3 +256,17 @@ def test_a_bad_region_is_refused_before_anything_is_read():
         with pytest.raises(UsageError, match="invalid --region"):
             audit.check_region(bad)
     assert audit.check_region("eu-west-1") == "eu-west-1"
+
+
+def test_a_time_without_offset_is_utc_whatever_tz_says(monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        record = json.dumps({"eventTime": "2026-03-01T12:00:00"})
+        assert trail.parse({"CloudTrailEvent": record}, "1" * 12, "us-east-1").time == \
+            "2026-03-01T12:00:00Z"
+        naive = {"CloudTrailEvent": "{}", "EventTime": datetime(2026, 3, 1, 12)}
+        assert trail.parse(naive, "1" * 12, "us-east-1").time == "2026-03-01T12:00:00Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

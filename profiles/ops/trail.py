@@ -66,16 +66,21 @@ def _iso(moment: float) -> str:
         return ""
 
 
+def _utc(when: datetime) -> datetime:
+    """``when``, read as UTC if it names no offset (CloudTrail's times are UTC)."""
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def _moment(record: dict, raw: dict) -> float:
     text = record.get("eventTime")
     if isinstance(text, str):
         try:
-            return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+            return _utc(datetime.fromisoformat(text)).timestamp()
         except ValueError:
             pass
     when = raw.get("EventTime")
     if isinstance(when, datetime):
-        return when.timestamp()
+        return _utc(when).timestamp()
     return float(when) if isinstance(when, int | float) else 0.0
 
 
