@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from profiles.ops import journal
 from profiles.ops.journal import Entry
 from tests.fakes.fixtures import cloudtrail_fake  # noqa: F401
-from tests.tui_world import organisation, until
+from tests.tui_world import notes, organisation, until
 from tui.board.app import RolecallApp
 from tui.board.keybar import KeyBar
 from tui.screens.audit import AuditPage
@@ -110,3 +110,13 @@ async def test_a_denied_cloudtrail_says_what_to_grant(world, cloudtrail_fake, mo
         status = str(page.query_one("#trail-status").render())
         assert "denied" in status and "cloudtrail:LookupEvents" in status
         assert "audit_role" in status and page.trail.events == []
+
+
+async def test_a_with_no_role_selected_says_so(world):
+    world.write_config("")  # no role at all: nothing to select
+    app = RolecallApp(clock=time.time, auto_renew=False, ticking=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.board_screen.loaded()
+        await pilot.press("a")
+        await until(pilot, lambda: any("no role selected" in n.message for n in notes(app)))
+        assert app.screen is app.board_screen

@@ -38,11 +38,19 @@ class RoleActions(Jobs):
     denied: set[str]  # denied with no external id configured: the dialog offers one
     chain_options: dict[str, str | None]  # ad-hoc chain label -> the external id it used
 
-    def _selected(self, need_session: bool = False) -> RoleRow | None:
+    def _picked(self) -> str | None:
+        """The selected role's name once the roles are loaded, else None (and why)."""
         if self.ws is None or self.snap is None or self.board is None:
             self.rc.say("still loading the roles", severity="warning")
             return None
-        row = self.row(self.board.selected)
+        if self.board.selected is None:
+            self.rc.say("no role selected", severity="warning")
+        return self.board.selected
+
+    def _selected(self, need_session: bool = False) -> RoleRow | None:
+        if (name := self._picked()) is None:
+            return None
+        row = self.row(name)
         if row is None:
             self.rc.say("no role selected", severity="warning")
             return None

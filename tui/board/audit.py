@@ -7,12 +7,7 @@ class AuditKey:
     """A mixin of ``BoardScreen``: opens :class:`tui.screens.audit.AuditPage`."""
 
     def action_audit(self) -> None:
-        if self.ws is None or self.board is None:
-            self.rc.say("still loading the roles", severity="warning")
-            return
-        name = self.board.selected
-        if name is None:
-            self.rc.say("no role selected", severity="warning")
+        if (name := self._picked()) is None:  # RoleActions': loaded, and a role selected
             return
         # lazy: the page (and CloudTrail's reader) only when a opens it
         from tui.screens.audit import AuditPage
