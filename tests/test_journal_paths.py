@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from profiles.ops import journal
 from tests.helpers import MFA_SERIAL, chain_config, ok_json, process_creds
+from tests.sso_world import corp, identity  # noqa: F401
 from tests.test_trust_denied import DenyingSts
 
 
@@ -103,9 +104,10 @@ async def test_the_board_journals_via_board(world):
         ("hop1", "board", "ok"), ("hop2", "board", "ok")]
 
 
-# TODO(issues 12, 14): `rolecall run` and `rolecall serve` are not on main yet. When they
-# land, journal a real `run` of two targets (via run) and a real request to the endpoint
-# (via serve) here; the engine side they use is tested just below.
+# The endpoint's renewals journal via serve: tests/test_serve.py::
+# test_a_session_with_11_minutes_left_is_renewed. TODO(issue 12): `rolecall run` is not on
+# main yet; when it lands, journal a real `run` of two targets (via run) here. The engine
+# side it uses is tested just below.
 def test_one_engine_serves_several_paths_each_call_its_own_via(world):
     """run and serve share an engine with the board: ``via=`` (or ``acting_as``) names
     each call's path, per thread, never another thread's."""
@@ -136,3 +138,14 @@ def test_one_engine_serves_several_paths_each_call_its_own_via(world):
         ("hop1", "board"), ("hop2", "serve"), ("hop3", "run")]
     with pytest.raises(ValueError):
         ws.assume("hop1", via="elsewhere")
+
+
+def test_an_sso_hop_is_journaled_as_the_path_acting(corp, identity, moto):  # noqa: F811
+    """GetRoleCredentials too takes its path from the call, not only the engine's own."""
+    corp.log_in()
+    corp.sync()
+    ws = corp.workspace(via="board")
+    ws.assume("prod/AdministratorAccess", via="serve")
+    entry = journal.entries()[-1]
+    assert (entry.action, entry.role, entry.via, entry.result) == (
+        "GetRoleCredentials", "prod/AdministratorAccess", "serve", "ok")

@@ -12,10 +12,9 @@ a parent hop assume it once. Every STS call is journaled (:mod:`profiles.ops.jou
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -26,6 +25,7 @@ from profiles.model import Role, Session, iso
 from profiles.ops import journal
 from profiles.sessions import fastpath, sso_step
 from profiles.sessions import names as session_names
+from profiles.sessions.acting import Acting
 from profiles.sessions.ask import Ask, digest, matches
 from profiles.sessions.cache import SessionCache
 from profiles.sessions.plan import (  # noqa: F401 - re-exported: the engine's vocabulary
@@ -46,7 +46,7 @@ SKEW_WARNING = 300
 SKEW_NOISE = 2  # the Date header has 1 s resolution, plus latency
 
 
-class Engine:
+class Engine(Acting):
     """Plans, caches and performs assumptions; one engine may serve many threads."""
 
     def __init__(self, inventory: Inventory, cache: SessionCache, *,
@@ -171,19 +171,6 @@ class Engine:
 
     # -- assumption -----------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def acting_as(self, via: str | None) -> Iterator[None]:
-        """Journal the STS calls this thread makes inside the block as ``via`` (``run``,
-        ``serve``, ...) instead of the engine's own: one engine may serve several paths."""
-        if via is not None and via not in journal.VIAS:
-            raise ValueError(f"unknown via {via!r}")
-        before = getattr(self._acting, "via", None)
-        self._acting.via = via or before
-        try:
-            yield
-        finally:
-            self._acting.via = before
-
     def assume(self, name: str, *, duration: str | int | None = None,
                session_name: str | None = None, external_id: str | None = None,
                mfa_code: MfaCodes = None, refresh: bool = False,
@@ -304,8 +291,8 @@ class Engine:
     def _entry(self, action: str, role: str, arn: str, session_name: str, caller: str,
                seconds: int) -> journal.Entry:
         """The journal entry of an STS call about to be made, as this thread's caller."""
-        via = getattr(self._acting, "via", None) or self.via
-        return journal.started(action, role, arn, session_name, caller, seconds, via)
+        return journal.started(action, role, arn, session_name, caller, seconds,
+                               self.acting_via)
 
     def _journal(self, entry: journal.Entry, *, issued=None,
                  error: RolecallError | None = None) -> RolecallError | None:

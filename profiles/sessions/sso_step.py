@@ -73,7 +73,7 @@ def assume(engine: Engine, plan: Plan, step: Step, now: float) -> Session:
     token = tokens.usable(sso, tokens.TokenStore.of(engine.cache), engine.clock())
     account, permission = role.account_id, role.role_short_name
     entry = journal.Entry(time=journal.now_iso(), action="GetRoleCredentials", role=role.name,
-                          account_id=account, via=engine.via)
+                          account_id=account, via=engine.acting_via)
     try:
         answer = clients.bearer("sso", sso.region).get_role_credentials(
             accessToken=token.access_token, accountId=account, roleName=permission)
