@@ -128,7 +128,6 @@ async def test_slow_sts_leaves_the_board_responsive(world, monkeypatch):
             await until(pilot, lambda: isinstance(app.screen, AssumeModal))
             await pilot.press("enter")
             await until(pilot, lambda: "prod-deploy" in board.busy)
-            started = time.monotonic()
             await pilot.press("home")
             assert board.selected == "audit"
             await pilot.press("down", "down")
@@ -137,7 +136,7 @@ async def test_slow_sts_leaves_the_board_responsive(world, monkeypatch):
             assert board.visible_names == ["dev-deploy"]
             await pilot.press("escape")
             app.board_screen.tick()
-            assert time.monotonic() - started < 2.0  # the STS call is still hanging
+            # every key above was handled while the STS call still hangs (no wall clock)
             assert "prod-deploy" in board.busy and not release.is_set()
             release.set()
             await until(pilot, lambda: board.rows["prod-deploy"].session is not None)
