@@ -84,14 +84,18 @@ class KeyringStore:
         self._memory: dict[str, str] = {}
         self._backend = backend
         self._resolved = backend is not None or memory_only
+        self._resolving = threading.Lock()
         self.memory_only = memory_only
 
     @property
     def backend(self) -> object | None:
         if not self._resolved:
-            self._resolved = True
-            self._backend, self.warning = select_backend()
-            self.memory_only = self._backend is None
+            with self._resolving:  # threads of a run share one store: resolved once
+                if not self._resolved:
+                    backend, warning = select_backend()
+                    self._backend, self.warning = backend, warning
+                    self.memory_only = backend is None
+                    self._resolved = True  # last: no thread sees a half-made backend
         return self._backend
 
     @property
