@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 from profiles import paths
@@ -52,6 +53,7 @@ class SessionCache:
         self.service = service or paths.keyring_service()
         self.secrets = KeyringStore(self.service, backend, memory_only)
         self._memory_index: dict = {"version": INDEX_VERSION, "sessions": {}}
+        self._index_lock = threading.Lock()
         self._skew: float | None = None
 
     # -- the keyring half -----------------------------------------------------------
@@ -114,7 +116,9 @@ class SessionCache:
             change(self._memory_index)
             return
         try:
-            with self._lock():
+            # This process's threads queue on a lock of their own (the file lock makes
+            # a waiter poll every 50 ms); the file lock keeps other processes out.
+            with self._index_lock, self._lock():
                 data = self.read_index()
                 self._adopt(data)
                 change(data)
