@@ -182,7 +182,7 @@ def test_explicit_session_names_are_checked(name):
 # Every command the argv property runs, with every option its parser declares. A new
 # command joins COVERED (or, if it must not run unattended, say why in UNATTENDED_NEVER).
 COVERED = ("list", "assume", "env", "exec", "shell", "write", "process", "sessions", "forget",
-           "clean", "demo", "doctor", "lint", "sso", "discover", "serve", "audit")
+           "clean", "demo", "doctor", "lint", "sso", "discover", "serve", "audit", "run")
 UNATTENDED_NEVER: dict[str, str] = {}
 
 

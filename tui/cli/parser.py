@@ -117,7 +117,7 @@ class Commands:
 
 
 def build_parser() -> tuple[Parser, Commands]:
-    from tui.cli import app, audit, roles, serve, sessions, sso, trust
+    from tui.cli import app, audit, roles, run, serve, sessions, sso, trust
 
     parser = Parser(prog=PROG, description="AWS cross-account roles: assume, chain, cache "
                     "in the OS keyring, write profiles, open shells.")
@@ -132,6 +132,7 @@ def build_parser() -> tuple[Parser, Commands]:
     sso.register(commands)
     serve.register(commands)
     audit.register(commands)
+    run.register(commands)
     return parser, commands
 
 
