@@ -44,9 +44,8 @@ class Tail:
 
     def since(self, offset: int) -> bytes:
         """What came after the first ``offset`` bytes (as far as it is still kept)."""
-        start = max(offset, self.total - len(self._data))
-        return bytes(self._data[start - (self.total - len(self._data)):]) \
-            if start < self.total else b""
+        kept = self.data()
+        return kept[max(0, len(kept) - (self.total - offset)):] if offset < self.total else b""
 
     def text(self) -> str:
         return self.data().decode("utf-8", "replace")
