@@ -24,6 +24,7 @@ from tui.board.columns import GAP, LEAD, Column, account_label, chain_text
 if TYPE_CHECKING:
     from profiles.workspace import RoleRow
 
+MARK = "● "  # in the lead of a marked role's line (LEAD cells)
 WARNING_TAGS = frozenset({"prod", "production", "live", "critical", "pci"})
 
 
@@ -195,6 +196,12 @@ class BoardCells:
         line = base + overlay if overlay else base
         segments: list[Segment] = []
         text = " " * LEAD  # runs of the line's own style joined: fewer segments to crop
+        if row.name in self.marked:
+            if overlay:
+                text = MARK
+            else:
+                segments.append(Segment(MARK, base + self._style("board--marked")))
+                text = ""
         for column in columns:
             cell = self._cell(row, column.key)
             plain = self.shown(row, column, cell)

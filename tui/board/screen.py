@@ -30,6 +30,7 @@ from tui.board.doctoring import DoctorKey
 from tui.board.endpoint import EndpointKeys
 from tui.board.filter import FilterKeys
 from tui.board.keybar import KeyBar
+from tui.board.marks import RunMarks
 from tui.board.table import Board
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ RETRY_AFTER = 60  # after a failed or declined renewal, wait this long
 PANE_MIN_WIDTH = 100  # narrower terminals start with the detail pane hidden
 
 
-class BoardScreen(DoctorKey, RoleActions, FilterKeys, EndpointKeys, AuditKey, Screen):
+class BoardScreen(DoctorKey, RoleActions, RunMarks, FilterKeys, EndpointKeys, AuditKey, Screen):
     """Every role, its session and countdown; the selected one in the detail pane."""
 
     BINDINGS = [
@@ -75,10 +76,15 @@ class BoardScreen(DoctorKey, RoleActions, FilterKeys, EndpointKeys, AuditKey, Sc
         Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter",
                 priority=True, tooltip="clear the filter"),
         Binding("down", "down", "Down", show=False, priority=True, system=True),
+        Binding("space", "mark", "Mark", id="mark",
+                tooltip="mark the role (or unmark it) for `!`; the header counts them"),
+        Binding("exclamation_mark", "run", "Run", id="run", key_display="!",
+                tooltip="run a command across the marked roles (or the selected one)"),
     ]
     # The key bar keeps these first when the terminal is narrow (the rest are in help).
     HINT_PRIORITY = ("help", "assume", "filter", "shell", "write", "chain", "refresh",
-                     "forget", "doctor", "pane", "quit", "sort", "endpoint", "audit")
+                     "forget", "doctor", "pane", "quit", "sort", "endpoint", "audit", "run",
+                     "mark")
 
     def __init__(self) -> None:
         super().__init__()
@@ -250,6 +256,7 @@ class BoardScreen(DoctorKey, RoleActions, FilterKeys, EndpointKeys, AuditKey, Sc
             text += f" · {endpoint}"
         if self.board.query:  # before the sort: at 80 columns the line is cut at the end
             text += f" · filter “{self.board.query}”: {len(self.board.visible_names)} shown"
+        text += self.marked_status()
         text += f" · sort: {self.board.sort} (o)"
         self.query_one("#top", Static).update(Text(text))
 

@@ -52,7 +52,7 @@ class Board(BoardCells, ScrollView, can_focus=True):
     COMPONENT_CLASSES = {
         "board--header", "board--cursor", "board--group", "board--active", "board--warning",
         "board--expired", "board--busy", "board--dim", "board--prod", "board--tag",
-        "board--broken",
+        "board--broken", "board--marked",
     }
 
     class Highlighted(Message):
@@ -70,6 +70,7 @@ class Board(BoardCells, ScrollView, can_focus=True):
         self.sort = SORTS[0]
         self.query = ""
         self.busy: dict[str, str] = {}
+        self.marked: set[str] = set()  # `space`: the roles `!` runs a command across
         self._hay: dict[str, str] | None = None  # what `/` matches, built on first use
         self._accounts: dict[str, Account] = {}
         self._sorted: list[str] = []
@@ -89,6 +90,7 @@ class Board(BoardCells, ScrollView, can_focus=True):
         """A new snapshot of the roles; keeps the selection, filter and sort."""
         selected = self.selected
         self.rows = {r.name: r for r in rows}
+        self.marked &= self.rows.keys()
         self._hay = None
         self._accounts = {r.account.id: r.account for r in rows}
         self.now, self.window = now, window
@@ -117,6 +119,12 @@ class Board(BoardCells, ScrollView, can_focus=True):
             self.busy[name] = what
         self._cells.pop((name, "state"), None)
         self._invalidate(name)
+
+    def toggle_mark(self, name: str) -> bool:
+        """Mark ``name``, or unmark it; returns whether it is marked now."""
+        self.marked ^= {name}
+        self._invalidate(name)
+        return name in self.marked
 
     def _resort(self) -> None:
         self._sorted = [r.name for r in sort_rows(list(self.rows.values()), self.sort)]
