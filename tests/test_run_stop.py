@@ -121,14 +121,16 @@ def test_ctrl_c_stops_every_child_and_still_prints_the_summary(world):
     estate(world)
     code = ("import os\nif os.environ['ROLECALL_ROLE'] == 'dev-deploy':\n"
             "    raise SystemExit(0)\n" + BLOCK)
-    proc = subprocess.Popen([sys.executable, "-m", "tui", "run", *DEPLOY, "--parallel", "3",
+    proc = subprocess.Popen([sys.executable, "-m", "tui", "run", *DEPLOY, "--parallel", "2",
                              "--", *py(code)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL, env=environ(world), cwd=world.home,
                             start_new_session=True, text=True)
     pids: list[int] = []
     try:
         assert proc.stdout is not None
-        while len(pids) < 4:  # prod-deploy and prodeu-deploy, each with a grandchild
+        # dev-deploy ends at once; prod-deploy and prodeu-deploy (each with a grandchild)
+        # then hold both workers, so sandbox-deploy waits in the queue
+        while len(pids) < 4:
             line = proc.stdout.readline()
             assert line, proc.stderr.read() if proc.stderr else ""
             if "] ready " in line:
@@ -179,7 +181,7 @@ def test_a_child_ignoring_sigterm_is_killed_after_the_grace(world):
 
 def test_json_is_one_object_with_exactly_the_designed_fields(world):
     estate(world)
-    code = ("import os, sys\nprint('to stdout'); print('to stderr', file=sys.stderr)\n"
+    code = ("import os, sys\nprint('to stdout', flush=True); print('to stderr', file=sys.stderr)\n"
             "raise SystemExit(0 if os.environ['ROLECALL_ROLE'] == 'dev-deploy' else 4)")
     proc = world.run("run", "dev-deploy", "prod-deploy", "--json", "--", *py(code))
     assert proc.returncode == 1
@@ -197,6 +199,7 @@ def test_json_is_one_object_with_exactly_the_designed_fields(world):
     assert (ok["role"], ok["status"], ok["exit_code"], ok["error"]) == (
         "dev-deploy", "ok", 0, None)
     assert (bad["status"], bad["exit_code"], bad["account_alias"]) == ("failed", 4, "prod")
+    assert "  prod-deploy: failed (exit 4): to stderr\n" in proc.stderr  # its last line
 
 
 def test_the_output_kept_per_target_is_its_last_mebibyte():

@@ -213,6 +213,13 @@ def summary(results: list[TargetResult], stream: TextIO) -> None:
     Console(file=stream).print(table)
 
 
+def last_line(result: TargetResult) -> str:
+    """The last line a failed command wrote (often its error), shortened."""
+    lines = result.output.text().strip().splitlines()
+    line = lines[-1].strip() if lines else ""
+    return line if len(line) <= 200 else line[:199] + "…"
+
+
 def report(results: list[TargetResult], stream: TextIO) -> None:
     """``rolecall: N of M targets did not succeed``, then each one's reason."""
     bad = [r for r in results if not r.ok]
@@ -227,9 +234,9 @@ def report(results: list[TargetResult], stream: TextIO) -> None:
     for result in bad:
         if result.status == SKIPPED:
             continue
-        message, _, fix = (result.error or result.label).partition("\n  fix: ")
+        message, _, fix = (result.error or last_line(result)).partition("\n  fix: ")
         lines.append(f"  {printable(result.target.role)}: {result.label}"
-                     + (f": {printable(message)}" if result.error else ""))
+                     + (f": {printable(message)}" if message else ""))
         if fix:
             lines.append(f"    fix: {printable(fix)}")
     if skipped:
