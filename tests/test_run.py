@@ -161,3 +161,21 @@ def test_an_assume_failure_for_one_target_does_not_stop_the_others(world):
         f"[{role}] done" for role in ("dev-deploy", "dev-read", "prod-deploy")]
     report = err[err.index("rolecall: 1 of 4 targets did not succeed: 1 assume failed"):]
     assert report[1].startswith("  dev-other: assume failed: ") and "broken-base" in report[1]
+
+
+def test_targets_sharing_a_parent_hop_assume_it_once(world):
+    from profiles.ops import journal
+
+    estate(world)
+    hub = world.moto.create_role(ACCOUNTS["dev"], "Hub")
+    spokes = {f"spoke-{i}": world.moto.create_role(account, "Spoke")
+              for i, account in enumerate(ACCOUNTS.values())}
+    world.write_config(world.config.read_text()
+                       + f"[profile hub]\nrole_arn = {hub}\nsource_profile = base\n\n" + "".join(
+                           f"[profile {name}]\nrole_arn = {arn}\nsource_profile = hub\n\n"
+                           for name, arn in spokes.items()))
+    proc = world.run("run", "spoke-*", "--parallel", "4", "--json", "--", "true")
+    assert proc.returncode == 0, proc.stderr
+    assert [r["status"] for r in json.loads(proc.stdout)["results"]] == ["ok"] * 4
+    calls = [c.role for c in journal.entries(world.state)]
+    assert sorted(calls) == ["hub", *sorted(spokes)]  # four workers, the hub once

@@ -227,3 +227,34 @@ def test_each_mfa_code_is_asked_once_up_front_on_the_terminal(world):
     data = json.loads(stdout)
     assert [r["status"] for r in data["results"]] == ["ok"] * 3
     assert b"123456" not in term.screen
+
+
+def test_on_a_terminal_a_live_table_stands_in_for_the_stream(world):
+    import pty
+
+    estate(world)
+    master, slave = pty.openpty()
+    code = "import os; print('hello from', os.environ['ROLECALL_ROLE'])"
+    proc = subprocess.Popen([sys.executable, "-m", "tui", "run", "--tag", "prod", "--", *py(code)],
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+                            env=environ(world, COLUMNS="100", LINES="30"), cwd=world.home,
+                            start_new_session=True)
+    os.close(slave)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    text = screen.decode()
+    assert "TARGET" in text and "ELAPSED" in text  # the live table was drawn
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    stream = plain[plain.rindex("ELAPSED"):]  # after the live table: the stream, then the summary
+    assert "[prod-deploy] hello from prod-deploy" in stream
+    assert "[prodeu-deploy] hello from prodeu-deploy" in stream
+    assert "SESSION NAME" in stream and "┃" in stream  # the summary as a Rich table
