@@ -38,6 +38,7 @@ class RunMarks:
 
     def run_targets(self) -> list[str]:
         """The marked roles in board order (by account), else the selected one."""
+        # lazy: the run's modules when a run is asked for, off the first frame
         from profiles.ops.run.targets import board_key
 
         assert self.board is not None
@@ -46,6 +47,7 @@ class RunMarks:
         return [r.name for r in sorted(rows, key=lambda r: board_key(r, r.account))]
 
     def action_run(self) -> None:
+        # lazy: the run's modules when a run is asked for, off the first frame
         from tui.screens.run import RunModal, RunScreen
 
         if self.runner is not None and not self.runner.done:
@@ -67,12 +69,14 @@ class RunMarks:
 
     def _check_run(self, names: list[str], command: list[str]) -> list[Target]:
         """Every target planned and the command found (raises UsageError)."""
+        # lazy: the run's modules when a run is asked for, off the first frame
         from profiles.ops.run.targets import prepare
 
         assert self.ws is not None
         return prepare(self.ws, names, command)
 
     def _start_run(self, request: tuple[list[Target], list[str]] | None) -> None:
+        # lazy: the run's modules when a run is asked for, off the first frame
         from profiles.ops.run.executor import Runner
         from tui.screens.run import RunScreen
 

@@ -30,6 +30,7 @@ def _positive(text: str, what: str) -> int:
 
 
 def _timeout(text: str | None) -> float | None:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.durations import parse_duration
 
     if text is None:
@@ -42,6 +43,7 @@ def _timeout(text: str | None) -> float | None:
 
 def _codes(ns: argparse.Namespace, targets) -> dict[str, str]:
     """Every MFA code any target needs, asked once each, before anything runs."""
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.ops.run import targets as run_targets
     from profiles.sessions.plan import check_mfa_code
     from tui.cli import prompt as terminal
@@ -79,6 +81,7 @@ def drive(runner) -> int | None:
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.ops.run import targets as run_targets
     from profiles.ops.run.executor import Runner
     from profiles.ops.run.results import summary_json

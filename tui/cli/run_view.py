@@ -116,6 +116,7 @@ class Live(Events):
     """The live table on a terminal: target, account, state, elapsed."""
 
     def __init__(self, results: list[TargetResult], stream: TextIO) -> None:
+        # lazy: Rich only on a terminal (a pipe or --json never draws a table)
         from rich.console import Console
         from rich.live import Live as RichLive
 
@@ -131,6 +132,7 @@ class Live(Events):
         self.live.stop()
 
     def render(self):
+        # lazy: Rich only on a terminal (a pipe or --json never draws a table)
         from rich.table import Table
         from rich.text import Text
 
@@ -200,6 +202,7 @@ def summary(results: list[TargetResult], stream: TextIO) -> None:
         stream.write(common.table([titles, *rows], right=(3,)))
         stream.flush()
         return
+    # lazy: Rich only on a terminal (a pipe or --json never draws a table)
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
