@@ -33,6 +33,8 @@ def _read(path: Path) -> bytes:
         raise PolicyError(f"{shown(path)}: no such file") from None
     except OSError as exc:
         raise PolicyError(f"{shown(path)}: cannot read: {exc.strerror}") from None
+    except ValueError:  # a NUL in the name (argv cannot hold one; an in-process caller can)
+        raise PolicyError(f"{shown(path)}: not a file name (it holds a NUL)") from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise PolicyError(f"{shown(path)}: not a regular file",
