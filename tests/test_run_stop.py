@@ -14,6 +14,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from tests.helpers import environ
 from tests.run_world import DEPLOY, MFA, alive, estate, py
 
@@ -117,7 +119,11 @@ def test_a_target_past_its_timeout_is_stopped_and_the_others_finish(world):
     assert wait_until(lambda: not any(alive(p) for p in pids))  # the grandchild too
 
 
-def test_ctrl_c_stops_every_child_and_still_prints_the_summary(world):
+@pytest.mark.parametrize(("sig", "status", "reason"), [
+    (signal.SIGINT, 130, "interrupted (Ctrl-C)"),  # the terminal's Ctrl-C
+    (signal.SIGTERM, 143, "rolecall got SIGTERM"),  # a CI runner cancelling the job
+])
+def test_ctrl_c_stops_every_child_and_still_prints_the_summary(world, sig, status, reason):
     estate(world)
     code = ("import os\nif os.environ['ROLECALL_ROLE'] == 'dev-deploy':\n"
             "    raise SystemExit(0)\n" + BLOCK)
@@ -135,19 +141,19 @@ def test_ctrl_c_stops_every_child_and_still_prints_the_summary(world):
             assert line, proc.stderr.read() if proc.stderr else ""
             if "] ready " in line:
                 pids += [int(p) for p in line.split()[2:4]]
-        os.killpg(proc.pid, signal.SIGINT)  # the terminal's Ctrl-C: the whole group
+        os.killpg(proc.pid, sig)  # to the whole group, as a terminal does
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, err
+    assert proc.returncode == status, err
     assert wait_until(lambda: not any(alive(p) for p in pids)), pids
     rows = {line.split()[0]: line for line in out[out.index("ROLE "):].splitlines()[1:]}
     assert " ok " in rows["dev-deploy"]
     assert "failed (exit 143)" in rows["prod-deploy"]
     assert "failed (exit 143)" in rows["prodeu-deploy"]
     assert " skipped " in rows["sandbox-deploy"]  # the Ctrl-C came before it started
-    assert "stopped: interrupted (Ctrl-C)" in err and "Traceback" not in err
+    assert f"stopped: {reason}" in err and "Traceback" not in err
 
 
 def test_a_child_ignoring_sigterm_is_killed_after_the_grace(world):
