@@ -146,3 +146,26 @@ async def test_bang_on_an_unmarked_board_runs_in_the_selected_role_and_stops(wor
         status = app.screen.query_one("#run-status")
         await until(pilot, lambda: "1 of 1 done · 1 not ok · stopped: stopped from the board"
                     in str(status.render()))
+
+
+async def test_quitting_the_board_stops_a_run_that_is_still_going(world):
+    from tests.run_world import alive
+
+    organisation(world)
+    app = RolecallApp(workspace=Workspace(via="board"), auto_renew=False, ticking=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.board_screen.loaded()
+        await pilot.press("exclamation_mark")
+        await until(pilot, lambda: isinstance(app.screen, RunModal))
+        app.screen.query_one("#command", Input).value = shlex.join(
+            [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(3600)"])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RunScreen))
+        runner = app.screen.runner
+        await until(pilot, lambda: runner.results[0].output.total > 0)
+        pid = runner.results[0].pid
+        await pilot.press("escape", "q")
+    assert runner.wait(10)
+    assert (runner.results[0].status, runner.results[0].exit_code) in (
+        ("failed", 143), ("failed", 137))  # SIGTERM first, SIGKILL at once after
+    assert not alive(pid)
