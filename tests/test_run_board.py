@@ -32,6 +32,17 @@ if role == "audit":
 """
 
 
+async def blocking_run(app, pilot):
+    """``!`` with a command that says ``up``, then blocks until signalled; its runner."""
+    await pilot.press("exclamation_mark")
+    await until(pilot, lambda: isinstance(app.screen, RunModal))
+    app.screen.query_one("#command", Input).value = shlex.join(
+        [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(3600)"])
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, RunScreen))
+    return app.screen.runner
+
+
 def header(app) -> str:
     return str(app.board_screen.query_one("#top").render())
 
@@ -123,14 +134,7 @@ async def test_bang_on_an_unmarked_board_runs_in_the_selected_role_and_stops(wor
     async with app.run_test(size=(80, 24)) as pilot:
         await app.board_screen.loaded()
         await pilot.press("down")  # dev-deploy
-        await pilot.press("exclamation_mark")
-        await until(pilot, lambda: isinstance(app.screen, RunModal))
-        app.screen.query_one("#command", Input).value = shlex.join(
-            [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(3600)"])
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, RunScreen))
-        run = app.screen
-        runner = run.runner
+        runner = await blocking_run(app, pilot)
         assert [r.target.role for r in runner.results] == ["dev-deploy"]
         await until(pilot, lambda: runner.results[0].output.total > 0)
         await pilot.press("escape")  # back to the board; the run goes on
@@ -155,13 +159,7 @@ async def test_quitting_the_board_stops_a_run_that_is_still_going(world):
     app = RolecallApp(workspace=Workspace(via="board"), auto_renew=False, ticking=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await app.board_screen.loaded()
-        await pilot.press("exclamation_mark")
-        await until(pilot, lambda: isinstance(app.screen, RunModal))
-        app.screen.query_one("#command", Input).value = shlex.join(
-            [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(3600)"])
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, RunScreen))
-        runner = app.screen.runner
+        runner = await blocking_run(app, pilot)
         await until(pilot, lambda: runner.results[0].output.total > 0)
         pid = runner.results[0].pid
         await pilot.press("escape", "q")
