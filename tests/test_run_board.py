@@ -167,3 +167,33 @@ async def test_quitting_the_board_stops_a_run_that_is_still_going(world):
     assert (runner.results[0].status, runner.results[0].exit_code) in (
         ("failed", 143), ("failed", 137))  # SIGTERM first, SIGKILL at once after
     assert not alive(pid)
+
+
+async def test_names_and_commands_are_shown_literally_in_the_run_screens(world):
+    from textual.widgets import DataTable
+
+    from profiles.ops.run.executor import Runner
+    from profiles.ops.run.targets import Target
+
+    organisation(world)
+    app = RolecallApp(workspace=Workspace(via="board"), auto_renew=False, ticking=False)
+    names = ["team[dev]", "aaa[/]", "[bold]x"]
+    targets = [Target(name, "111111111111", "[operator]") for name in names]
+    runner = Runner(None, targets, ["echo", "[b]hi[/b]", "$name"])  # never started
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.board_screen.loaded()
+        await app.push_screen(RunModal(names, lambda n, c: targets))
+        await pilot.pause()
+        assert "team[dev], aaa[/], [bold]x" in texts(app.screen)
+        app.screen.dismiss(None)
+        await pilot.pause()
+        await app.push_screen(RunScreen(runner))
+        await pilot.pause()
+        assert str(app.screen.query_one("#page-title").render()) == \
+            "run · echo '[b]hi[/b]' '$name'"
+        table = app.screen.query_one(DataTable)
+        assert [str(table.get_cell_at((i, 0))) for i in range(3)] == names
+        assert str(table.get_cell_at((0, 1))) == "111111111111 ([operator])"
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: isinstance(app.screen, OutputPage))
+        assert str(app.screen.query_one("#page-title").render()) == "run · aaa[/] · output"
