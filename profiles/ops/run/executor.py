@@ -227,9 +227,11 @@ class Runner:
         fd = proc.stdout.fileno()
         pending = b""
         exited_at = None
+        poller = select.poll()  # not select(): a run with many targets may pass fd 1024
+        poller.register(fd, select.POLLIN)
         try:
             while True:
-                ready, _, _ = select.select([fd], [], [], _TICK)
+                ready = poller.poll(_TICK * 1000)
                 if not ready:
                     if proc.poll() is None:
                         continue
