@@ -88,15 +88,19 @@ class Runner:
 
     def start(self) -> None:
         """Start the workers and return at once. What the workers share is made here,
-        once: the keyring backend and the parsed AWS files."""
+        once: the parsed AWS files before they start; the keyring backend (importing
+        keyring takes ~0.2 s) while their first STS calls are in flight (a worker that
+        needs it first waits on its lock)."""
         if self.results:
-            self.ws.cache.backend  # noqa: B018 - resolved now, not by eight threads at once
             self.ws.inventory.aws_files  # noqa: B018
             self._held.enter_context(self.ws.cache.secrets.held())  # one keyring connection
         pool = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="rolecall-run")
         for index in range(len(self.results)):
             pool.submit(self._guarded, index)
         pool.shutdown(wait=False)
+        if self.results:
+            with contextlib.suppress(Exception):  # a worker meets the same failure itself
+                self.ws.cache.backend  # noqa: B018
 
     def wait(self, timeout: float | None = None) -> bool:
         """Whether every target is done (waiting up to ``timeout`` seconds)."""
