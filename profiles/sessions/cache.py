@@ -53,7 +53,7 @@ class SessionCache:
         self.service = service or paths.keyring_service()
         self.secrets = KeyringStore(self.service, backend, memory_only)
         self._memory_index: dict = {"version": INDEX_VERSION, "sessions": {}}
-        self._index_lock = threading.Lock()
+        self._index_lock = threading.RLock()  # read_index may run under it (memory only)
         self._skew: float | None = None
 
     # -- the keyring half -----------------------------------------------------------
@@ -97,7 +97,8 @@ class SessionCache:
     def read_index(self) -> dict:
         """The index; a missing or corrupted one reads as empty (it is only a cache)."""
         if self.memory_only:
-            return self._memory_index
+            with self._index_lock:  # a copy: another thread may be changing it
+                return {**self._memory_index, "sessions": dict(self._memory_index["sessions"])}
         try:
             data = json.loads(self.index_path.read_bytes())
         except (FileNotFoundError, NotADirectoryError):
@@ -113,7 +114,8 @@ class SessionCache:
 
     def _update_index(self, change) -> None:
         if self.backend is None:  # memory only: other processes could not read the secrets
-            change(self._memory_index)
+            with self._index_lock:  # a run's threads share it: one change at a time
+                change(self._memory_index)
             return
         try:
             # This process's threads queue on a lock of their own (the file lock makes
