@@ -179,3 +179,21 @@ def test_targets_sharing_a_parent_hop_assume_it_once(world):
     assert [r["status"] for r in json.loads(proc.stdout)["results"]] == ["ok"] * 4
     calls = [c.role for c in journal.entries(world.state)]
     assert sorted(calls) == ["hub", *sorted(spokes)]  # four workers, the hub once
+
+
+def test_secrets_reach_only_the_children(world):
+    estate(world)
+    out = world.home / "secrets"
+    out.mkdir()
+    code = ("import os, pathlib\nenv = os.environ\npathlib.Path(os.environ['HOME'], 'secrets', "
+            "env['ROLECALL_ROLE']).write_text(env['AWS_SECRET_ACCESS_KEY'] + '\\n' + "
+            "env['AWS_SESSION_TOKEN'])")
+    proc = world.run("run", *DEPLOY, "--json", "--", *py(code))
+    assert proc.returncode == 0, proc.stderr
+    secrets = [s for path in out.iterdir() for s in path.read_text().split("\n")]
+    assert len(secrets) == 8 and all(len(s) > 16 for s in secrets)
+    files = [p for p in [*world.state.rglob("*"), *world.aws.rglob("*")] if p.is_file()]
+    assert any(p.name.startswith("journal") for p in files)  # the journal was written
+    for secret in secrets:
+        assert secret not in proc.stdout and secret not in proc.stderr
+        assert not any(secret.encode() in p.read_bytes() for p in files)
