@@ -264,3 +264,12 @@ def test_on_a_terminal_a_live_table_stands_in_for_the_stream(world):
     assert "[prod-deploy] hello from prod-deploy" in stream
     assert "[prodeu-deploy] hello from prodeu-deploy" in stream
     assert "SESSION NAME" in stream and "┃" in stream  # the summary as a Rich table
+
+
+def test_lines_are_split_whole_and_overlong_ones_in_pieces():
+    from profiles.ops.run.executor import LINE_MAX, split_lines
+
+    assert split_lines(b"a\nbc\nd") == ([b"a\n", b"bc\n"], b"d")
+    assert split_lines(b"") == ([], b"")
+    long = b"x" * (LINE_MAX + 5)
+    assert split_lines(long + b"\n") == ([b"x" * LINE_MAX, b"xxxxx\n"], b"")

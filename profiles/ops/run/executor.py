@@ -247,26 +247,13 @@ class Runner:
                 chunk = os.read(fd, LINE_MAX)
                 if not chunk:
                     break
-                pending = self._lines(index, result, pending + chunk)
+                whole, pending = split_lines(pending + chunk)
+                for line in whole:
+                    self._line(index, result, line)
             if pending:
                 self._line(index, result, pending)
         finally:
             proc.stdout.close()
-
-    def _lines(self, index: int, result: TargetResult, data: bytes) -> bytes:
-        """Pass on every whole line of ``data`` (a longer one in LINE_MAX pieces);
-        returns the unfinished rest."""
-        start = 0
-        while True:
-            cut = data.find(b"\n", start, start + LINE_MAX)
-            if cut >= 0:
-                end = cut + 1
-            elif len(data) - start >= LINE_MAX:
-                end = start + LINE_MAX
-            else:
-                return data[start:]
-            self._line(index, result, data[start:end])
-            start = end
 
     def _line(self, index: int, result: TargetResult, data: bytes) -> None:
         result.output.add(data)
@@ -309,6 +296,22 @@ class Runner:
             self._timers.append(timer)
         timer.start()
         return timer
+
+
+def split_lines(data: bytes) -> tuple[list[bytes], bytes]:
+    """Every whole line of ``data`` (newline kept; a longer one in LINE_MAX pieces),
+    and the unfinished rest."""
+    lines, start = [], 0
+    while True:
+        cut = data.find(b"\n", start, start + LINE_MAX)
+        if cut >= 0:
+            end = cut + 1
+        elif len(data) - start >= LINE_MAX:
+            end = start + LINE_MAX
+        else:
+            return lines, data[start:]
+        lines.append(data[start:end])
+        start = end
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
