@@ -105,9 +105,17 @@ async def test_the_board_journals_via_board(world):
 
 
 # The endpoint's renewals journal via serve: tests/test_serve.py::
-# test_a_session_with_11_minutes_left_is_renewed. TODO(issue 12): `rolecall run` is not on
-# main yet; when it lands, journal a real `run` of two targets (via run) here. The engine
-# side it uses is tested just below.
+# test_a_session_with_11_minutes_left_is_renewed.
+def test_a_run_journals_via_run_and_its_shared_parent_once(world):
+    """``rolecall run`` across hop2 and hop3: one engine under its worker threads, so
+    hop1 (and hop2, hop3's parent) are assumed once each, all journaled as ``run``."""
+    chain_config(world)
+    result = world.run("run", "hop2", "hop3", "--output", "quiet", "--", "true")
+    assert result.returncode == 0, result.stderr
+    got = [(e.action, e.role, e.via, e.result) for e in entries(world)]
+    assert sorted(got) == [("AssumeRole", role, "run", "ok") for role in ("hop1", "hop2", "hop3")]
+
+
 def test_one_engine_serves_several_paths_each_call_its_own_via(world):
     """run and serve share an engine with the board: ``via=`` (or ``acting_as``) names
     each call's path, per thread, never another thread's."""
