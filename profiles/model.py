@@ -24,6 +24,7 @@ class Settings:
     mfa_duration: int = MFA_SESSION_DEFAULT
     sso_name: str = SSO_NAME
     sso_ttl: int = SSO_TTL
+    source_identity: str | None = None  # every role's SourceIdentity (a template) by default
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,14 @@ class Base:
     region: str | None = None
     static: bool = False  # the profile has aws_access_key_id/aws_secret_access_key
     sso_session: str | None = None  # an IAM Identity Center login (its roles' base)
+    keys: str | None = None  # long-lived keys rolecall keeps in the keyring (`keys add`)
 
     @property
     def label(self) -> str:
         if self.sso_session is not None:
             return f"sso:{self.sso_session}"
+        if self.keys:
+            return f"keys:{self.keys}"
         return self.profile or f"credential_source={self.credential_source}"
 
 
@@ -73,6 +77,11 @@ class Role:
     # sso-session name, or the start URL of a legacy profile. role_arn is then
     # arn:aws:iam::ACCOUNT:role/PERMISSION_SET, as the portal names it.
     sso_session: str | None = None
+    mfa_process: str | None = None  # AWS config: a command that prints the MFA code
+    keys: str | None = None  # catalog: assumed from long-lived keys in the keyring
+    source_identity: str | None = None  # catalog: SourceIdentity (a template, as names)
+    tags: tuple[tuple[str, str], ...] = ()  # catalog: session tags, in file order
+    transitive_tag_keys: tuple[str, ...] = ()
 
     @property
     def _arn_parts(self) -> tuple[str, str]:

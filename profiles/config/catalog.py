@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from profiles.config import aws_files
+from profiles.config import tags as session_tags
 from profiles.config.sso_roles import check_template
 from profiles.config.text import check_name, check_region, check_value
 from profiles.durations import MAX_DURATION, MFA_SESSION_MAX, MIN_DURATION, parse_duration
@@ -22,11 +23,13 @@ from profiles.sessions import names as session_names
 ROLE_KEYS = {
     "role_arn", "source", "external_id", "mfa_serial", "duration", "max_duration",
     "session_name", "region", "mfa_mode", "trust_policy",
+    "keys", "source_identity", "tags", "transitive_tag_keys",
 }
 SETTINGS_KEYS = {"refresh_window", "session_name", "mfa_mode", "duration", "mfa_duration",
-                 "sso_name", "sso_ttl"}
+                 "sso_name", "sso_ttl", "source_identity"}
 # audit_role: the role whose session reads the account's CloudTrail (rolecall audit)
 ACCOUNT_KEYS = {"alias", "tags", "audit_role"}
+NOT_TEXT = ("duration", "max_duration", "tags", "transitive_tag_keys")  # role keys, not strings
 TABLES = {"settings", "accounts", "roles"}
 _POSITION = re.compile(r"\((at line \d+, column \d+|at end of document)\)")
 # STS's own constraints (its API model: pattern, min, max); botocore checks only the min.
@@ -151,6 +154,10 @@ def settings(data: dict, path: Path) -> Settings:
         out = replace(out, sso_name=check_template(raw["sso_name"], where))
     if "sso_ttl" in raw:  # 0: discovered roles are listed again only by `rolecall sso sync`
         out = replace(out, sso_ttl=duration(raw["sso_ttl"], where, "sso_ttl", 0, 90 * 86400))
+    if "source_identity" in raw:
+        check_value(raw["source_identity"], where, "source_identity")
+        out = replace(out, source_identity=session_tags.check_source_identity(
+            raw["source_identity"], where))
     return out
 
 
@@ -197,17 +204,19 @@ def role(name: str, raw: object, path: Path, existing: Role | None) -> Role:
         raise ConfigError(f"{where}: unknown key {key!r}",
                           fix="known keys: " + ", ".join(sorted(ROLE_KEYS)))
     for key, value in raw.items():
-        if key not in ("duration", "max_duration") and not isinstance(value, str):
+        if key not in NOT_TEXT and not isinstance(value, str):
             raise ConfigError(f"{where}: {key} must be a string")
         check_value(value, where, key)
     if existing is None and "role_arn" not in raw:
         raise ConfigError(f"{where} has no role_arn",
                           fix="add role_arn, or name an existing AWS profile to annotate it")
-    if existing is None and "source" not in raw:
-        raise ConfigError(f"{where} has no source", fix="add source = <profile or catalog role>")
+    if existing is None and "source" not in raw and "keys" not in raw:
+        raise ConfigError(f"{where} has no source", fix="add source = <profile or catalog role>, "
+                          "or keys = <name of keys added with `rolecall keys add`>")
     if "role_arn" in raw:
         check_arn(raw["role_arn"], where)
-    changes: dict[str, object] = {k: raw[k] for k in raw if k not in ("duration", "max_duration")}
+    changes: dict[str, object] = {k: raw[k] for k in raw if k not in NOT_TEXT}
+    changes.update(_tags(raw, where))
     for key in ("duration", "max_duration"):
         if key in raw:
             changes[key] = duration(raw[key], where, key, MIN_DURATION, MAX_DURATION)
@@ -224,5 +233,30 @@ def role(name: str, raw: object, path: Path, existing: Role | None) -> Role:
         raise ConfigError(f"{where}: source is empty", fix="name a profile or catalog role")
     if "source" in raw:  # a role of its own: assumed from that source, nothing else
         changes["credential_source"] = changes["sso_session"] = None
+    if "keys" in raw:
+        if "source" in raw:
+            raise ConfigError(f"{where} has both source and keys", fix="keep only one of them")
+        from profiles.estate.keys import check_name as check_keys_name
+
+        try:
+            check_keys_name(raw["keys"])
+        except UsageError as exc:
+            raise ConfigError(f"{where}: keys: {exc.message}", fix=exc.fix) from None
+        changes.update(source=None, credential_source=None, sso_session=None)
     base = existing or Role(name=name, role_arn=raw["role_arn"])
     return replace(base, origin=str(path), **changes)
+
+
+def _tags(raw: dict, where: str) -> dict[str, object]:
+    """The session-tag keys of a role table, checked (see :mod:`profiles.config.tags`)."""
+    out: dict[str, object] = {}
+    if "source_identity" in raw:
+        out["source_identity"] = session_tags.check_source_identity(raw["source_identity"],
+                                                                     where)
+    tags = session_tags.check_tags(raw["tags"], where) if "tags" in raw else ()
+    if "tags" in raw:
+        out["tags"] = tags
+    if "transitive_tag_keys" in raw:
+        out["transitive_tag_keys"] = session_tags.check_transitive(
+            raw["transitive_tag_keys"], tags, where)
+    return out

@@ -24,7 +24,7 @@ from profiles.model import Account, Base, Role, Settings
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
 STATIC_KEYS = ("aws_access_key_id", "aws_secret_access_key")  # botocore's _has_static_credentials
 ROLE_KEYS = ("role_arn", "source_profile", "credential_source", "mfa_serial", "external_id",
-             "duration_seconds", "role_session_name", "region", "mfa_mode",
+             "duration_seconds", "role_session_name", "region", "mfa_mode", "mfa_process",
              # what botocore reads of the role profile to make its STS client
              "services", "endpoint_url", "sts_regional_endpoints", "use_fips_endpoint",
              "use_dualstack_endpoint", "ignore_configured_endpoint_urls",
@@ -89,6 +89,8 @@ class Inventory:
         may name itself); another role is assumed first; anything else is a base."""
         if role.sso_session is not None:  # GetRoleCredentials with the session's token
             return Base(f"sso:{role.sso_session}", sso_session=role.sso_session)
+        if role.keys:
+            return Base(f"keys:{role.keys}", keys=role.keys, region=role.region)
         if role.credential_source:
             return Base(f"credential_source:{role.credential_source}",
                         credential_source=role.credential_source, region=role.region)
@@ -189,8 +191,21 @@ def _aws_role(name: str, values: dict, origin: str) -> Role:
         session_name=session_name, region=values.get("region"),
         mfa_mode=toml_catalog.check_mfa_mode(values["mfa_mode"], where)
         if values.get("mfa_mode") is not None else None,
-        origin=origin,
+        origin=origin, mfa_process=_mfa_process(values.get("mfa_process"), where),
     )
+
+
+def _mfa_process(command: str | None, where: str) -> str | None:
+    """A profile's ``mfa_process``, which must split into a command (run with no shell)."""
+    if command is None:
+        return None
+    from profiles.sessions.mfa import split_command
+
+    try:
+        split_command(command)
+    except UsageError as exc:
+        raise ConfigError(f"{where}: mfa_process: {exc.message}", fix=exc.fix) from None
+    return command
 
 
 def _seconds(text: str, where: str) -> int:

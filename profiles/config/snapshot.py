@@ -31,8 +31,9 @@ from profiles.estate import roster
 from profiles.model import Account, Base, Role, Settings
 
 NAME = "inventory.json"
-VERSION = 7  # 4: role cache keys name their profile; 5: broken roles, bases' static keys;
+VERSION = 8  # 4: role cache keys name their profile; 5: broken roles, bases' static keys;
 # 6: IAM Identity Center sessions and roles; 7: accounts' audit_role
+# 8: roles' mfa_process, keys, source_identity and session tags
 SETTLED_NS = 1_000_000_000
 
 
@@ -63,6 +64,8 @@ def _files(config_file: Path | None, credentials_file: Path | None,
 
 
 _ROLE_FIELDS = list(Role.__dataclass_fields__)  # "name" first
+# Role fields that are tuples (JSON gives lists back): (index, depth of nesting).
+_TUPLES = ((_ROLE_FIELDS.index("tags"), 2), (_ROLE_FIELDS.index("transitive_tag_keys"), 1))
 
 
 def _role_entry(inv: inventory.Inventory, role: Role) -> list:
@@ -109,6 +112,10 @@ def _roles(data: dict, inv: inventory.Inventory) -> dict[str, Role]:
         role = new(Role)
         attrs = role.__dict__
         attrs.update(zip(fields, entry, strict=False))  # the plan parts follow
+        for index, depth in _TUPLES:  # session tags: mostly empty
+            value = entry[index]
+            attrs[fields[index]] = (tuple(map(tuple, value)) if depth == 2 else tuple(value)
+                                    ) if value else ()
         attrs["_arn"] = (entry[width + 1], entry[width + 2])  # what _arn_parts parses
         name = entry[0]
         roles[name] = role

@@ -23,7 +23,7 @@ from profiles.durations import CHAIN_CAP, MAX_DURATION, MIN_DURATION, format_dur
 from profiles.errors import AwsError, RolecallError, UsageError
 from profiles.model import Role, Session, iso
 from profiles.ops import journal
-from profiles.sessions import fastpath, sso_step
+from profiles.sessions import fastpath, mfa, sso_step, tagging
 from profiles.sessions import names as session_names
 from profiles.sessions.acting import Acting
 from profiles.sessions.ask import Ask, digest, matches
@@ -74,19 +74,18 @@ class Engine(Acting):
         return plan
 
     def needs_mfa(self, name: str) -> str | None:
-        """The MFA serial a fresh assumption of ``name`` would prompt for, if any."""
-        for step in self.plan(name).steps:
-            if step.serial and self._usable(step, self._threshold(step, last=False)) is None:
-                return step.serial
-        return None
+        """The first MFA serial a fresh assumption of ``name`` would prompt for, if any."""
+        return next(iter(self.mfa_serials(name)), None)
 
     def mfa_serials(self, name: str) -> list[str]:
-        """Every MFA serial a fresh assumption of ``name`` would prompt for, in order."""
+        """Every MFA serial a fresh assumption of ``name`` would prompt for, in order (a
+        device whose codes a command supplies is never prompted for)."""
         out: list[str] = []
-        for step in self.plan(name).steps:
-            if step.serial and step.serial not in out and \
-                    self._usable(step, self._threshold(step, last=False)) is None:
-                out.append(step.serial)
+        plan = self.plan(name)
+        for step in plan.steps:
+            if step.serial and step.serial not in out and mfa.source(plan, step.serial) is None \
+                    and self._usable(step, self._threshold(step, last=False)) is None:
+                out.append(step.serial)  # a code from mfa_process or the hook is not asked
         return out
 
     def max_duration(self, name: str) -> int:
@@ -302,11 +301,15 @@ class Engine(Acting):
                        self.cache.state_dir)
         return error
 
-    def _code(self, serial: str, name: str, codes: dict[str, str]) -> str:
-        """The code for ``serial``: given for it, or the one unnamed code (used once)."""
+    def _code(self, serial: str, plan: Plan, codes: dict[str, str]) -> str:
+        """The code for ``serial``: given for it, or the one unnamed code (used once), else
+        from ``mfa_process`` or ROLECALL_MFA_PROMPT, else the prompt."""
         code = codes.get(serial) or codes.pop("", None)
         if code:
             return code
+        name = plan.name
+        if (command := mfa.source(plan, serial)) is not None:
+            return check_mfa_code(mfa.run(*command, serial, name))
         if self.mfa_prompt is None:
             raise UsageError(f"{name} needs an MFA code for {serial}",
                              fix="pass --mfa-code 123456 (the device's current code)")
@@ -335,7 +338,7 @@ class Engine(Acting):
         seconds = self._duration(step, ask.duration)
         if step.kind == "mfa":
             assert step.serial is not None
-            code = self._code(step.serial, plan.name, codes)
+            code = self._code(step.serial, plan, codes)
             role_name, session_name_used, role_arn = step.label, "", ""
             entry = self._entry("GetSessionToken", role_name, step.serial, "", caller, seconds)
             try:
@@ -362,7 +365,8 @@ class Engine(Acting):
                 ask.session_name if ask.session_name is not None else role.session_name,
                 settings.session_name, role.name)
             external_id = ask.external_id or role.external_id
-            code = self._code(step.serial, plan.name, codes) if step.serial else None
+            extra, record = tagging.request(role, settings, parent)  # checked before a code
+            code = self._code(step.serial, plan, codes) if step.serial else None
             role_name, role_arn = role.name, role.role_arn
             entry = self._entry("AssumeRole", role_name, role_arn, session_name_used, caller,
                                 seconds)
@@ -370,12 +374,12 @@ class Engine(Acting):
                 issued = sts.assume_role(
                     client, role_arn=role_arn, session_name=session_name_used,
                     duration=seconds, external_id=external_id, serial=step.serial,
-                    code=code, caller=caller, role=plan.name)
+                    code=code, caller=caller, role=plan.name, extra=extra)
             except RolecallError as exc:
-                raise self._journal(entry, error=exc) from None
+                raise tagging.denied_fix(self._journal(entry, error=exc), extra) from None
             self._journal(entry, issued=issued)
             params = {"duration": seconds, "requested": ask.duration, "template": template,
-                      "external_id": digest(external_id)}
+                      "external_id": digest(external_id), **record}
         if issued.server_time is not None:  # measured on every call, 0 when clocks agree
             skew = issued.server_time.timestamp() - time.time()  # the system clock's error
             self.cache.clock_skew = skew if abs(skew) >= SKEW_NOISE else 0.0

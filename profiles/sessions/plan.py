@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from profiles.config.inventory import Inventory
+from profiles.config.tags import key_parts
 from profiles.durations import (
     CHAIN_CAP,
     MAX_DURATION,
@@ -92,7 +93,8 @@ def plan_of(inventory: Inventory, name: str) -> Plan:
             steps.append(Step("mfa", parent, f"mfa:{role.mfa_serial}",
                               serial=role.mfa_serial))
         parent = _key("role", parent, role.role_arn, role.external_id or "",
-                      role.mfa_serial if direct else "", role.name)  # role.name: per profile
+                      role.mfa_serial if direct else "", role.name,  # role.name: per profile
+                      *key_parts(role, inventory.settings))
         steps.append(Step("role", parent, role.name, role=role,
                           serial=role.mfa_serial if direct else None,
                           chained=bool(steps)))

@@ -139,7 +139,7 @@ def base_credentials(inventory: Inventory, base: Base, target: str, region: str 
     """The base identity's frozen credentials, as botocore's AssumeRoleProvider sources
     them: a source profile through that profile's own providers only (keys, process,
     SSO, web identity; no environment, container or instance fallback), a
-    credential_source through the named provider."""
+    credential_source through the named provider; ``keys`` from the keyring."""
     from botocore.credentials import (
         CredentialResolver,
         EnvProvider,
@@ -150,6 +150,13 @@ def base_credentials(inventory: Inventory, base: Base, target: str, region: str 
     if base.sso_session is not None:  # its roles' sessions come from GetRoleCredentials
         raise UsageError(f"{target} starts from IAM Identity Center ({base.label}): that "
                          "login has no keys of its own", fix=f"assume {target} itself")
+    if base.keys:  # long-lived keys rolecall keeps in the keyring (`rolecall keys add`)
+        from botocore.credentials import ReadOnlyCredentials
+
+        from profiles.estate.keys import KeyStore
+
+        keys = KeyStore().get(base.keys)
+        return ReadOnlyCredentials(keys.access_key_id, keys.secret_access_key, None)
     session = _session(inventory)
     _use(session, target, region)
     try:
@@ -238,9 +245,12 @@ def _credentials(raw: dict) -> Credentials:
 
 def assume_role(sts, *, role_arn: str, session_name: str, duration: int,
                 external_id: str | None = None, serial: str | None = None,
-                code: str | None = None, caller: str = "", role: str = "") -> Issued:
+                code: str | None = None, caller: str = "", role: str = "",
+                extra: dict | None = None) -> Issued:
+    """``extra``: more AssumeRole parameters (SourceIdentity, Tags, TransitiveTagKeys)."""
     params: dict[str, object] = {
         "RoleArn": role_arn, "RoleSessionName": session_name, "DurationSeconds": duration,
+        **(extra or {}),
     }
     if external_id:
         params["ExternalId"] = external_id

@@ -253,6 +253,7 @@ class Gatherer:
             "aws:SourceOrgID": None, "aws:SourceOrgPaths": None,
         }
         closed = ["aws:RequestTag/"]
+        known.update(_tagging(hop.role, settings, chained=hop.parent is not None))
         if tags is not None:
             known.update({f"aws:PrincipalTag/{k}": v for k, v in tags.items()})
             closed.append("aws:PrincipalTag/")
@@ -260,6 +261,27 @@ class Gatherer:
             known.update({f"aws:ResourceTag/{k}": v for k, v in hop.target_tags.items()})
             closed.append("aws:ResourceTag/")
         hop.context = Context.of(known, closed)
+
+
+def _tagging(role, settings, chained: bool) -> dict[str, object]:
+    """The keys a role's session tags and source identity set on its AssumeRole (on a
+    chained hop the parent's source identity may be inherited instead of sent)."""
+    from profiles.config.tags import render_source_identity, source_identity_of
+
+    out: dict[str, object] = {}
+    if (template := source_identity_of(role, settings)) and chained:
+        out["sts:SourceIdentity"] = UNKNOWN
+    elif template:
+        try:
+            out["sts:SourceIdentity"] = render_source_identity(template, role.name)
+        except RolecallError:
+            out["sts:SourceIdentity"] = UNKNOWN
+    if role.tags:
+        out.update({f"aws:RequestTag/{k}": v for k, v in role.tags})
+        out["aws:TagKeys"] = [k for k, _ in role.tags]
+    if role.transitive_tag_keys:
+        out["sts:TransitiveTagKeys"] = list(role.transitive_tag_keys)
+    return out
 
 
 def mfa_keys(gatherer: Gatherer, plan, index: int, position: int) -> tuple[str, tuple]:

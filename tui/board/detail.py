@@ -24,6 +24,8 @@ from tui.board.columns import chain_text
 from tui.board.render import WARNING_TAGS, row_error
 
 if TYPE_CHECKING:
+    from profiles.config.inventory import Inventory
+    from profiles.model import Role, Session
     from profiles.workspace import RoleRow
     from tui.board.snapshot import Hop
 
@@ -101,19 +103,19 @@ class Detail(Static):
 
     def show(self, row: RoleRow | None, hops: list[Hop], children: list[str], now: float,
              window: int, busy: str | None = None, mfa_mode: str = "session",
-             source: str | None = None) -> None:
-        self._last = (row, hops, children, now, window, busy, mfa_mode, source)
+             source: str | None = None, role: Role | None = None) -> None:
+        self._last = (row, hops, children, now, window, busy, mfa_mode, source, role)
         if row is None:
             self.update(Text("No role selected.\n\nEdit ~/.aws/config or the rolecall "
                              "catalog to add roles.", style="dim"))
             return
-        self.update(self.render_detail(row, hops, children, now, window, busy, source))
+        self.update(self.render_detail(row, hops, children, now, window, busy, source, role))
 
     def _state(self, state: str) -> str:
         return self.styles_map.get(state, "")
 
     def _facts(self, row: RoleRow, now: float, window: int, busy: str | None,
-               source: str | None) -> Table:
+               source: str | None, role: Role | None = None) -> Table:
         account = row.account
         acct = Text(f"{account.alias}  " if account.alias else "", style="bold")
         acct.append(account.id, style="dim")
@@ -129,6 +131,8 @@ class Detail(Static):
         facts.add_row("chain", BreakAt(chain_text(row.chain), LABEL_BREAKS))
         if source is not None:
             facts.add_row("from", Text(f"chained by hand from {source}"))
+        for label, text in tagging_rows(role, row.session):
+            facts.add_row(label, text)
         session = row.session
         state = row.state(now, window)
         if error := row_error(row):
@@ -149,8 +153,10 @@ class Detail(Static):
         return facts
 
     def render_detail(self, row: RoleRow, hops: list[Hop], children: list[str], now: float,
-                      window: int, busy: str | None, source: str | None = None) -> Group:
-        parts: list = [Text(row.name, style="bold"), self._facts(row, now, window, busy, source),
+                      window: int, busy: str | None, source: str | None = None,
+                      role: Role | None = None) -> Group:
+        parts: list = [Text(row.name, style="bold"),
+                       self._facts(row, now, window, busy, source, role),
                        Text(""), Text("Chain", style="bold"), self._chain(hops, now, window)]
         mfa_hops = [h for h in hops if h.kind == "mfa"]
         if mfa_hops or row.mfa_serial:
@@ -208,3 +214,34 @@ class Detail(Static):
             return Text("no session", style="dim")
         state = session_state(hop.session, now, window)
         return Text(format_countdown(hop.session.seconds_left(now)), style=self._state(state))
+
+
+def tagging_rows(role: Role | None, session: Session | None) -> list[tuple[str, Text]]:
+    """What CloudTrail will tie the session to: its source identity (the session's, else
+    the template a new one renders) and its session tags, shown literally."""
+    rows: list[tuple[str, Text]] = []
+    if role is None:
+        return rows
+    from profiles.config.tags import shown
+
+    params = session.params if session is not None else {}
+    identity = params.get("source_identity")
+    if isinstance(identity, str):
+        rows.append(("identity", Text(identity)))
+    elif role.source_identity:
+        rows.append(("identity", Text(f"{role.source_identity} (set when assumed)")))
+    if role.tags:
+        rows.append(("tags", Text(shown(role.tags, role.transitive_tag_keys))))
+    return rows
+
+
+def shown_role(inventory: Inventory, name: str) -> Role | None:
+    """The configured role ``name`` as the pane shows it (the catalog's default source
+    identity filled in), or None (an ad-hoc chain)."""
+    role = inventory.roles.get(name)
+    default = inventory.settings.source_identity
+    if role is not None and default and not role.source_identity:
+        from dataclasses import replace
+
+        role = replace(role, source_identity=default)
+    return role

@@ -25,7 +25,8 @@ from textual.widgets import Static
 from profiles.errors import RolecallError
 from tui.board.actions import RoleActions
 from tui.board.audit import AuditKey
-from tui.board.detail import Detail
+from tui.board.console import ConsoleAction
+from tui.board.detail import Detail, shown_role
 from tui.board.doctoring import DoctorKey
 from tui.board.endpoint import EndpointKeys
 from tui.board.filter import FilterKeys
@@ -44,7 +45,8 @@ RETRY_AFTER = 60  # after a failed or declined renewal, wait this long
 PANE_MIN_WIDTH = 100  # narrower terminals start with the detail pane hidden
 
 
-class BoardScreen(DoctorKey, RoleActions, RunMarks, FilterKeys, EndpointKeys, AuditKey, Screen):
+class BoardScreen(DoctorKey, RoleActions, RunMarks, ConsoleAction, FilterKeys,
+                  EndpointKeys, AuditKey, Screen):
     """Every role, its session and countdown; the selected one in the detail pane."""
 
     BINDINGS = [
@@ -64,6 +66,8 @@ class BoardScreen(DoctorKey, RoleActions, RunMarks, FilterKeys, EndpointKeys, Au
         Binding("e", "endpoint", "Endpoint", id="endpoint",
                 tooltip="start or stop the credential endpoint (rolecall serve) for SDKs "
                 "in other terminals; it asks here for the MFA codes it needs"),
+        Binding("b", "console", "Console", id="console",
+                tooltip="open the AWS console as the role in the browser"),
         # The filter's keys are priority bindings: they run as the key arrives, so the
         # keys typed right after them land where they should (see tui/board/filter.py).
         Binding("slash", "filter", "Filter", id="filter", key_display="/", priority=True,
@@ -84,7 +88,7 @@ class BoardScreen(DoctorKey, RoleActions, RunMarks, FilterKeys, EndpointKeys, Au
     # The key bar keeps these first when the terminal is narrow (the rest are in help).
     HINT_PRIORITY = ("help", "assume", "filter", "shell", "write", "chain", "refresh",
                      "forget", "doctor", "pane", "quit", "sort", "endpoint", "audit", "run",
-                     "mark")
+                     "mark", "console")
 
     def __init__(self) -> None:
         super().__init__()
@@ -275,7 +279,8 @@ class BoardScreen(DoctorKey, RoleActions, RunMarks, FilterKeys, EndpointKeys, Au
             hops = []
         self.detail.show(row, hops, snapshot.children(self.snap, row.name), self.now(),
                          self.window, self.board.busy.get(row.name),
-                         self.ws.inventory.settings.mfa_mode, self.snap.adhoc.get(row.name))
+                         self.ws.inventory.settings.mfa_mode, self.snap.adhoc.get(row.name),
+                         shown_role(self.ws.inventory, row.name))
 
     def tick(self) -> None:
         """Once a second: countdown cells, the detail pane, and due renewals."""

@@ -1,0 +1,148 @@
+"""MFA codes from anywhere (issue 17 item 3): a profile's ``mfa_process`` and the
+``ROLECALL_MFA_PROMPT`` hook, real child processes, in the engine's precedence
+(explicit code > mfa_process > hook > prompt), so renewals need no terminal."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from profiles.errors import RolecallError, UsageError
+from profiles.sessions import mfa
+from profiles.sessions.cache import SessionCache
+from profiles.workspace import Workspace
+from tests.helpers import MFA_SERIAL, StsCalls, chain_config, ok_json, run_detached
+
+EXAMPLES = int(os.environ.get("ROLECALL_PROPERTY_EXAMPLES", "60"))
+
+
+def script(path, body: str) -> str:
+    """An executable sh script (a device or a dialog that prints a code)."""
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+def mfa_world(world, process: str | None = None, mode: str = "session") -> None:
+    role = world.moto.create_role("111111111111", "Mfa")
+    line = f"mfa_process = {process}\n" if process else ""
+    chain_config(world, f"\n[profile m1]\nrole_arn = {role}\nsource_profile = base\n"
+                        f"mfa_serial = {MFA_SERIAL}\nmfa_mode = {mode}\n{line}")
+
+
+def token_codes(calls: StsCalls) -> list[str]:
+    return [c["TokenCode"] for c in calls if "TokenCode" in c]
+
+
+@pytest.mark.parametrize("mode", ["session", "direct"])
+def test_mfa_process_supplies_the_code_with_serial_and_role(world, tmp_path, mode):
+    seen = tmp_path / "seen"
+    device = script(tmp_path / "device",
+                    f'echo "$ROLECALL_MFA_SERIAL $ROLECALL_MFA_ROLE $#" > {seen}\n'
+                    'echo "Touch your key" >&2\necho "AWS:alice  314159"\n')
+    mfa_world(world, f"{device} --single 'my account'", mode)
+    ws = Workspace(cache=SessionCache())  # no prompt at all: a background renewal
+    assert ws.engine.needs_mfa("m1") is None  # so the board's dialog asks no code
+    with StsCalls().active() as calls:
+        ws.assume("m1")
+    assert token_codes(calls) == ["314159"]
+    assert seen.read_text().split() == [MFA_SERIAL, "m1", "2"]  # shlex: 2 arguments
+
+
+def test_precedence_explicit_then_mfa_process_then_the_hook(world, tmp_path, monkeypatch):
+    ran = tmp_path / "ran"
+    hook = script(tmp_path / "hook", f"echo hook >> {ran}\necho 111111\n")
+    device = script(tmp_path / "device", f"echo device >> {ran}\necho 222222\n")
+    monkeypatch.setenv(mfa.HOOK, hook)
+    mfa_world(world, device)
+    with StsCalls().active() as calls:
+        Workspace(cache=SessionCache()).assume("m1", mfa_code="333333", refresh=True)
+        assert not ran.exists()  # an explicit code: neither command runs
+        ws = Workspace(cache=SessionCache())
+        ws.forget(None)
+        ws.assume("m1")
+    assert token_codes(calls) == ["333333", "222222"]
+    assert ran.read_text() == "device\n"
+
+
+def test_the_hook_serves_a_role_without_mfa_process(world, tmp_path, monkeypatch):
+    monkeypatch.setenv(mfa.HOOK, script(tmp_path / "hook", 'echo "code: 271828"\n'))
+    mfa_world(world)
+    prompted = []
+    ws = Workspace(cache=SessionCache(), mfa_prompt=lambda *a: prompted.append(a) or "0")
+    with StsCalls().active() as calls:
+        ws.assume("m1")
+    assert token_codes(calls) == ["271828"] and prompted == []
+
+
+def test_without_a_terminal_the_cli_takes_the_code_from_mfa_process(world, tmp_path):
+    mfa_world(world, script(tmp_path / "device", "echo 161803\n"))
+    data = ok_json(run_detached(world, "assume", "m1", "--json"))
+    assert [hop["kind"] for hop in data["chain"]] == ["mfa", "role"]
+
+
+@pytest.mark.parametrize(("body", "error", "needle"), [
+    ("echo 'no device' >&2\nexit 3", RolecallError, "failed (exit 3) for"),
+    ("echo 'nothing here'", RolecallError, "printed no 6-digit code"),
+    ("echo 123456\necho 654321", RolecallError, "printed 2 different 6-digit codes"),
+    ("echo 1234567", RolecallError, "printed no 6-digit code"),
+])
+def test_a_command_that_gives_no_code_is_one_clear_error(tmp_path, body, error, needle):
+    command = [script(tmp_path / "device", body + "\n")]
+    with pytest.raises(error, match=re.escape(needle)) as caught:
+        mfa.run(command, "mfa_process of profile 'm1'", MFA_SERIAL, "m1")
+    if "exit 3" in needle:
+        assert caught.value.message.endswith(": no device")  # its last stderr line
+
+
+def test_a_missing_command_or_bad_quoting_is_bad_input(tmp_path):
+    with pytest.raises(UsageError, match="not found"):
+        mfa.run([str(tmp_path / "nope")], "ROLECALL_MFA_PROMPT", MFA_SERIAL, "m1")
+    with pytest.raises(UsageError, match="balance its quotes"):
+        mfa.split_command("ykman 'oath")
+    with pytest.raises(UsageError, match="empty"):
+        mfa.split_command("   ")
+
+
+def test_a_bad_mfa_process_breaks_only_its_profile(world):
+    mfa_world(world, "ykman 'oath")
+    proc = world.run("list", "--json")
+    rows = {r["name"]: r for r in ok_json(proc)}
+    assert rows["m1"]["state"] == "broken" and "mfa_process" in rows["m1"]["error"]
+    assert rows["hop1"]["state"] != "broken"
+
+
+def test_a_silent_command_is_stopped_with_its_children(tmp_path):
+    pids = tmp_path / "pids"
+    command = [script(tmp_path / "slow", f"sleep 30 &\necho $! > {pids}\nwait\n")]
+    started = time.monotonic()
+    with pytest.raises(RolecallError, match="printed no MFA code .* within 0.5s"):
+        mfa.run(command, "ROLECALL_MFA_PROMPT", MFA_SERIAL, "m1", timeout=0.5)
+    assert time.monotonic() - started < 10  # the sleeping child held the pipe: killed too
+    child = int(pids.read_text())
+    try:  # gone, or dead and waiting for its new parent to reap it
+        state = (Path("/proc") / str(child) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        state = "gone"
+    assert state in ("gone", "Z", "X"), state
+
+
+@settings(max_examples=EXAMPLES * 3, deadline=None)
+@given(out=st.binary(max_size=80))
+def test_any_output_gives_its_one_code_or_an_error(out):
+    import re
+
+    alone = set(re.findall(rb"(?<![0-9])[0-9]{6}(?![0-9])", out))
+    try:
+        code = mfa.code_in(out, "ROLECALL_MFA_PROMPT", MFA_SERIAL)
+    except RolecallError as exc:
+        assert len(alone) != 1 and "6-digit" in exc.message
+        return
+    assert alone == {code.encode()}
