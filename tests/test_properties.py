@@ -182,8 +182,13 @@ def test_explicit_session_names_are_checked(name):
 # Every command the argv property runs, with every option its parser declares. A new
 # command joins COVERED (or, if it must not run unattended, say why in UNATTENDED_NEVER).
 COVERED = ("list", "assume", "env", "exec", "shell", "write", "process", "sessions", "forget",
-           "clean", "demo", "doctor", "lint", "sso", "discover", "serve", "audit", "run")
-UNATTENDED_NEVER: dict[str, str] = {}
+           "clean", "demo", "doctor", "lint", "sso", "discover", "serve", "audit", "run",
+           "console", "completion")
+UNATTENDED_NEVER: dict[str, str] = {
+    "keys": "keys add and keys rm ask on the controlling terminal (a secret, a yes), so an "
+            "example run from a terminal would wait there; tests/test_keys.py gives them "
+            "bad input instead",
+}
 
 
 def _options() -> list[str]:

@@ -117,7 +117,8 @@ class Commands:
 
 
 def build_parser() -> tuple[Parser, Commands]:
-    from tui.cli import app, audit, roles, run, serve, sessions, sso, trust
+    from tui.cli import (app, audit, completion, console, keys, roles, run, serve, sessions,
+                         sso, trust)
 
     parser = Parser(prog=PROG, description="AWS cross-account roles: assume, chain, cache "
                     "in the OS keyring, write profiles, open shells.")
@@ -133,6 +134,9 @@ def build_parser() -> tuple[Parser, Commands]:
     serve.register(commands)
     audit.register(commands)
     run.register(commands)
+    console.register(commands)
+    keys.register(commands)
+    completion.register(commands)
     return parser, commands
 
 
