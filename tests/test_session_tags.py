@@ -251,3 +251,23 @@ def test_doctor_knows_the_request_tags(world, team, result):
                              'source_identity = "alice"\n')
     _, report = estate.doctor("tagged")
     assert checks(report["hops"][0])["trust"]["result"] == result, report
+
+
+def test_tags_survive_the_inventory_snapshot(tmp_path):
+    import time as clock
+
+    from profiles.config import snapshot
+
+    config, catalog = tmp_path / "config", tmp_path / "rolecall.toml"
+    config.write_text("[profile base]\n")
+    catalog.write_text(role_table('tags = {team = "a", env = "b"}\ntransitive_tag_keys = '
+                                  '["env"]\nsource_identity = "{user}"') + role_table("", "u"))
+    past = clock.time() - 60
+    for path in (config, catalog):
+        os.utime(path, (past, past))
+    files = (config, tmp_path / "credentials", catalog)
+    parsed = snapshot.load(*files, state_dir=tmp_path / "state")
+    cached = snapshot.read(*files, state_dir=tmp_path / "state")
+    assert cached is not None and cached.roles == parsed.roles
+    assert cached.roles["t"].tags == (("team", "a"), ("env", "b"))
+    assert cached.roles["u"].tags == () and cached.roles["u"].transitive_tag_keys == ()

@@ -64,8 +64,8 @@ def _files(config_file: Path | None, credentials_file: Path | None,
 
 
 _ROLE_FIELDS = list(Role.__dataclass_fields__)  # "name" first
-# Role fields that are tuples (JSON gives lists back): (index, depth of nesting).
-_TUPLES = ((_ROLE_FIELDS.index("tags"), 2), (_ROLE_FIELDS.index("transitive_tag_keys"), 1))
+# Role fields that are tuples (JSON gives lists back).
+_TAGS, _PASSED = _ROLE_FIELDS.index("tags"), _ROLE_FIELDS.index("transitive_tag_keys")
 
 
 def _role_entry(inv: inventory.Inventory, role: Role) -> list:
@@ -112,10 +112,9 @@ def _roles(data: dict, inv: inventory.Inventory) -> dict[str, Role]:
         role = new(Role)
         attrs = role.__dict__
         attrs.update(zip(fields, entry, strict=False))  # the plan parts follow
-        for index, depth in _TUPLES:  # session tags: mostly empty
-            value = entry[index]
-            attrs[fields[index]] = (tuple(map(tuple, value)) if depth == 2 else tuple(value)
-                                    ) if value else ()
+        tags, passed = entry[_TAGS], entry[_PASSED]  # session tags: mostly none
+        attrs["tags"] = tuple(map(tuple, tags)) if tags else ()
+        attrs["transitive_tag_keys"] = tuple(passed) if passed else ()
         attrs["_arn"] = (entry[width + 1], entry[width + 2])  # what _arn_parts parses
         name = entry[0]
         roles[name] = role

@@ -16,7 +16,7 @@ import json
 import unicodedata
 
 from profiles.config.text import check_value
-from profiles.errors import ConfigError, UsageError
+from profiles.errors import ConfigError
 from profiles.model import Role, Settings
 from profiles.sessions import names as session_names
 
@@ -78,14 +78,12 @@ def check_source_identity(value: object, where: str, key: str = "source_identity
     """A template with known fields, or a literal STS accepts as it is."""
     if not isinstance(value, str):
         raise ConfigError(f"{where}: {key} must be a string", fix='e.g. source_identity = "{user}"')
+    from profiles.config.catalog import check_session_name  # (catalog imports this module)
+
     try:
-        if "{" in value:
-            session_names.check_template(value)
-        else:
-            session_names.check_explicit(value)
-    except UsageError as exc:
-        raise ConfigError(f"{where}: {key}: {exc.message.replace('session name', key)}",
-                          fix=exc.fix) from None
+        check_session_name(value, where, key)  # the same rules as RoleSessionName's
+    except ConfigError as exc:
+        raise ConfigError(exc.message.replace("session name", key), fix=exc.fix) from None
     if value.lower().startswith("aws:"):
         raise ConfigError(f"{where}: {key} may not start with aws:", fix="remove the prefix")
     return value

@@ -98,6 +98,8 @@ class DemoWorld:
             "ROLECALL_KEYRING_SERVICE": self.service,
             "AWS_ENDPOINT_URL": self.url,
             "AWS_DEFAULT_REGION": REGION,
+            # `b` (console) stays on loopback: the sandbox has no console to sign in to
+            "ROLECALL_FEDERATION_URL": f"{self.url}/federation",
         }
 
 
