@@ -105,6 +105,7 @@ def test_keys_add_refuses_what_it_must(world):
     assert_fails(world.run("keys", "add", "new", "--stdin", input="ASIAXXXXXXXXXXXXXXXX\n"
                            + "s" * 40), 2, "temporary one")
     assert_fails(run_detached(world, "keys", "add", "new"), 2, "no terminal", "--stdin")
+    assert_fails(run_detached(world, "keys", "add", "ops"), 2, "exist already")  # not asked
     assert_fails(world.run("keys", "add", "new", other.access_key_id), 2, "unexpected argument")
     assert_fails(world.run("keys", "add", "a b", "--stdin", input=pipe), 2, "invalid keys name")
     assert "new" not in KeyStore().entries()
@@ -175,6 +176,10 @@ def test_without_a_secure_keyring_keys_are_never_stored(world, monkeypatch):
     store.secrets._backend, store.secrets._resolved = None, True  # what select_backend finds
     with pytest.raises(KeyringError, match="never kept in memory"):
         keys.add(store, "ops", iam_user(world)[1])
+    no_bus = {"DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/bus",
+              "XDG_CONFIG_HOME": str(world.home / "no-keyringrc")}
+    assert_fails(run_detached(world, "keys", "add", "ops", env=no_bus), 1,
+                 "never kept in memory")  # said before a secret is asked for ("no terminal")
 
 
 # -- rotate, with a failure at every step ------------------------------------------------

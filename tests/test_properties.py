@@ -183,12 +183,8 @@ def test_explicit_session_names_are_checked(name):
 # command joins COVERED (or, if it must not run unattended, say why in UNATTENDED_NEVER).
 COVERED = ("list", "assume", "env", "exec", "shell", "write", "process", "sessions", "forget",
            "clean", "demo", "doctor", "lint", "sso", "discover", "serve", "audit", "run",
-           "console", "completion")
-UNATTENDED_NEVER: dict[str, str] = {
-    "keys": "keys add and keys rm ask on the controlling terminal (a secret, a yes), so an "
-            "example run from a terminal would wait there; tests/test_keys.py gives them "
-            "bad input instead",
-}
+           "console", "completion", "keys")
+UNATTENDED_NEVER: dict[str, str] = {}
 
 
 def _options() -> list[str]:
@@ -205,6 +201,7 @@ WORDS = st.sampled_from([
     *COVERED, *_options(), "sh", "fish", "xml", "1h", "13h", "abc", "a", "r", "base", "-",
     "--", "--bogus", "-x", "123456", "12345a", "--duration=1h", "--format=json", "asume",
     "login", "logout", "sync", "status", "--share", "--no-browser", "--all",  # sso's own
+    "add", "rm", "rotate", "--stdin", "--yes",  # `keys` actions and theirs
 ])
 UNDECODED = st.text(st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF), min_size=1,
                     max_size=2).map(lambda bad: "r" + bad)  # argv bytes the locale cannot decode
@@ -229,14 +226,18 @@ def test_any_arguments_work_or_fail_cleanly(argv):
     from unittest import mock
 
     import tui.board.app
+    import tui.cli.keys
     import tui.cli.serve
     import tui.demo.world
 
     if argv[:1] and argv[0] in UNATTENDED_NEVER:
         return
+    no_tty = OSError(6, "No such device or address")  # `keys add`/`rm` never wait on one
     with Sandbox() as box, mock.patch.object(tui.board.app, "run_app", return_value=0), \
             mock.patch.object(tui.demo.world, "run_demo", return_value=0), \
-            mock.patch.object(tui.cli.serve, "wait_for_stop", return_value=0):
+            mock.patch.object(tui.cli.serve, "wait_for_stop", return_value=0), \
+            mock.patch.object(tui.cli.keys, "_terminal", side_effect=no_tty), \
+            mock.patch("sys.stdin", io.StringIO("")):
         box.write("config", ROLE_ONLY)
         code, _, err = box.run(*argv)
         if code == 3 and next((w for w in argv if not w.startswith("-")), "") == "doctor":

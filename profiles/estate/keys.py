@@ -182,6 +182,16 @@ class KeyStore:
                                fix=f"remove and add them again: rolecall keys rm {name}") \
                 from None
 
+    def check_new(self, name: str) -> None:
+        """Raise unless keys ``name`` can be added: a secure keyring, no keys of that name
+        (checked before any secret is asked for, and again before it is stored)."""
+        check_name(name)
+        self._secure()
+        if name in self.entries() or self.exists(name):
+            raise UsageError(f"keys named {name!r} exist already",
+                             fix=f"rotate them (rolecall keys rotate {name}), or remove them "
+                             f"first (rolecall keys rm {name})")
+
     def exists(self, name: str) -> bool:
         try:
             self.get(name)
@@ -267,12 +277,7 @@ def add(store: KeyStore, name: str, keys: LongLived, *, verify: bool = True,
         make=client) -> dict:
     """Store new keys as ``name`` (never over existing ones); with ``verify``, only once
     STS accepts them. Returns the index entry."""
-    check_name(name)
-    store._secure()
-    if name in store.entries() or store.exists(name):
-        raise UsageError(f"keys named {name!r} exist already",
-                         fix=f"rotate them (rolecall keys rotate {name}), or remove them "
-                         f"first (rolecall keys rm {name})")
+    store.check_new(name)
     facts: dict[str, object] = {"added_at": _now_iso()}
     if verify:
         identity = identify(keys, f"the keys for {name}", make)

@@ -25,13 +25,18 @@ def _store():
     return KeyStore()
 
 
+def _terminal() -> int:
+    """The controlling terminal, read and written (OSError: there is none)."""
+    return os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+
+
 def _read_keys(ns: argparse.Namespace):
     from profiles.estate import keys
 
     if ns.stdin:
         return keys.parse(sys.stdin.read(MAX_STDIN + 1)[:MAX_STDIN])
     try:
-        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+        fd = _terminal()
     except OSError:
         raise UsageError("no terminal to ask for the keys on",
                          fix=f"pipe them in: ... | rolecall keys add {ns.name} --stdin "
@@ -49,8 +54,8 @@ def _read_keys(ns: argparse.Namespace):
 def cmd_add(ns: argparse.Namespace) -> int:
     from profiles.estate import keys
 
-    keys.check_name(ns.name)
     store = _store()
+    store.check_new(ns.name)  # a secret is never asked for only to be refused
     pair = _read_keys(ns)
     entry = keys.add(store, ns.name, pair, verify=not ns.no_verify)
     who = entry.get("arn") or "not verified (--no-verify)"
@@ -96,7 +101,7 @@ def cmd_list(ns: argparse.Namespace) -> int:
 def _confirm(question: str) -> bool:
     """A yes from the controlling terminal (no terminal: no)."""
     try:
-        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+        fd = _terminal()
     except OSError:
         return False
     try:
