@@ -146,3 +146,38 @@ def test_any_output_gives_its_one_code_or_an_error(out):
         assert len(alone) != 1 and "6-digit" in exc.message
         return
     assert alone == {code.encode()}
+
+
+async def test_the_board_renews_an_mfa_role_in_the_background_with_the_hook(world, tmp_path,
+                                                                           monkeypatch):
+    """A renewal on the board that needs a new MFA code takes it from the hook: no
+    dialog, no terminal (the board's own prompt is never called)."""
+    import time as clock_time
+
+    from tests.tui_world import MFA, Clock, organisation, settle, until
+    from tui.board.app import RolecallApp
+    from tui.screens.mfa import MfaModal
+
+    seen = tmp_path / "seen"
+    monkeypatch.setenv(mfa.HOOK, script(tmp_path / "hook", f'echo "$ROLECALL_MFA_ROLE" >> '
+                                        f'{seen}\necho 577215\n'))
+    organisation(world)
+    clock = Clock(clock_time.time())
+    ws = Workspace(clock=clock, cache=SessionCache())
+    old = ws.assume("prod-admin", mfa_code="123456").session
+    ws.forget(f"mfa:{MFA}")  # the MFA session is gone: the renewal needs a new code
+    prompted: list[tuple] = []
+    ws.engine.mfa_prompt = lambda *a: prompted.append(a) or "000000"
+    clock.now = old.expires_at.timestamp() - 300 - 30  # just before the refresh window
+    app = RolecallApp(clock=clock, workspace=ws, ticking=False)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = app.board_screen
+        await screen.loaded()
+        with StsCalls().active() as calls:
+            assert screen.renew_due(screen.now()) == "prod-admin"
+            await until(pilot, lambda: screen.board.rows["prod-admin"].session.issued_at
+                        != old.issued_at)
+            await settle(app, pilot)
+        assert not isinstance(app.screen, MfaModal) and prompted == []
+    assert token_codes(calls) == ["577215"]
+    assert seen.read_text() == "prod-admin\n"
