@@ -82,6 +82,29 @@ def test_the_aws_cli_signs_with_keys_process(world):
     assert sorted(printed) == ["AccessKeyId", "SecretAccessKey", "Version"]  # long-lived
 
 
+def test_keys_process_reads_the_keyring_straight_and_the_full_path_agrees(world):
+    _, pair = added(world)
+    probe = ("import sys, io, contextlib\nfrom tui.cli import main\nout = io.StringIO()\n"
+             "with contextlib.redirect_stdout(out):\n    code = main(sys.argv[1:])\n"
+             "print(code, out.getvalue().strip(), sep='\\n')\n"
+             "print(sorted({m for m in sys.modules} & "
+             "{'botocore', 'keyring', 'argparse', 'tui.cli.parser', 'profiles.estate'}))")
+
+    def run(*args: str, **env: str) -> tuple[int, dict, str]:
+        done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True,
+                              text=True, env=environ(world, **env), timeout=60)
+        code, out, modules = done.stdout.strip().split("\n")
+        return int(code), json.loads(out) if out.startswith("{") else out, modules
+
+    expected = {"Version": 1, "AccessKeyId": pair.access_key_id,
+                "SecretAccessKey": pair.secret_access_key}
+    assert run("keys", "process", "ops") == (0, expected, "[]")  # no parser, no keyring pkg
+    code, full, modules = run("keys", "process", "ops",
+                              PYTHON_KEYRING_BACKEND="keyring.backends.SecretService.Keyring")
+    assert (code, full) == (0, expected) and "keyring" in modules  # the full path's answer
+    assert run("keys", "process", "nope")[0] == 2  # a miss: the full path says why
+
+
 def test_a_catalog_role_is_assumed_from_keys_in_the_keyring(world):
     user, pair = added(world)
     arn = world.moto.create_role("111111111111", "FromKeys")

@@ -224,3 +224,22 @@ def _lookup(role: str, now: float, min_left: float) -> tuple[dict, dict] | None:
                 return None
             return entry, credentials
     return None
+
+
+def long_lived(name: str) -> dict | None:
+    """``keys process NAME``'s output (long-lived keys: no token, no expiry) read from the
+    Secret Service straight, or None: the full path decides (another backend, a locked
+    or missing item, a payload that is not the keys ``name``)."""
+    if os.environ.get("PYTHON_KEYRING_BACKEND"):
+        return None
+    service = (os.environ.get("ROLECALL_KEYRING_SERVICE") or "rolecall") + ":keys"
+    try:
+        data = json.loads(_secret_service_get(service, name) or "null")
+        if data.get("Name") != name:
+            return None
+        keys = {"AccessKeyId": data["AccessKeyId"], "SecretAccessKey": data["SecretAccessKey"]}
+    except Exception:  # noqa: BLE001 - any doubt sends us down the full path
+        return None
+    if not all(isinstance(value, str) and value for value in keys.values()):
+        return None
+    return {"Version": 1, **keys}

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args[:args.index("--")] if "--" in args else "--debug" in args
     try:
         status = None
-        if args and args[0] in ("process", "env", "exec"):
+        if args and args[0] in ("process", "env", "exec", "keys"):
             # lazy: the hot path: the parser and the core are never imported on a hit
             from tui.cli.fast import try_fast
 

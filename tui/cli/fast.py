@@ -1,4 +1,5 @@
-"""The cache-hit fast path for ``process``, ``env`` and ``exec``: standard library only."""
+"""The cache-hit fast path for ``process``, ``env`` and ``exec`` (and ``keys process``):
+standard library only."""
 
 
 import json
@@ -28,7 +29,9 @@ def _exec_command(args: list[str]) -> list[str] | None:
 
 def try_fast(args: list[str]) -> int | None:
     """Serve ``process ROLE``, ``env ROLE`` or ``exec ROLE -- CMD`` from the cache; None
-    means take the full path."""
+    means take the full path. ``keys process NAME`` too (long-lived keys, no cache)."""
+    if args[0] == "keys":
+        return _keys_process(args)
     if len(args) < 2 or args[1].startswith("-"):
         return None
     command = None
@@ -64,4 +67,17 @@ def try_fast(args: list[str]) -> int | None:
 
         return execute(command, environment.child_environ(variables))
     sys.stdout.write(environment.render(variables, fmt))
+    return 0
+
+
+def _keys_process(args: list[str]) -> int | None:
+    """``keys process NAME`` from the Secret Service straight; None: the full path."""
+    if len(args) != 3 or args[1] != "process" or args[2].startswith("-"):
+        return None
+    from profiles.sessions import fastpath
+
+    keys = fastpath.long_lived(args[2])
+    if keys is None:
+        return None
+    sys.stdout.write(json.dumps(keys) + "\n")
     return 0
