@@ -7,7 +7,8 @@ parsing. A session is served only if the config files are unchanged since it was
 (``stamp``) and, by the local clock (the caller's: a measured skew never counts), more
 than the refresh window remains, or more than ``min_left`` (``process``: botocore would
 refresh anything less at once).
-Anything else falls back to the full engine.
+Anything else falls back to the full engine. ``keys process NAME`` (long-lived keys,
+no cache) is served here too: :func:`long_lived`.
 """
 
 
