@@ -199,7 +199,7 @@ def _mfa_process(command: str | None, where: str) -> str | None:
     """A profile's ``mfa_process``, which must split into a command (run with no shell)."""
     if command is None:
         return None
-    from profiles.sessions.mfa import split_command
+    from profiles.sessions.mfa import split_command  # lazy: subprocess only for mfa_process
 
     try:
         split_command(command)

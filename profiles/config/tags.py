@@ -78,7 +78,8 @@ def check_source_identity(value: object, where: str, key: str = "source_identity
     """A template with known fields, or a literal STS accepts as it is."""
     if not isinstance(value, str):
         raise ConfigError(f"{where}: {key} must be a string", fix='e.g. source_identity = "{user}"')
-    from profiles.config.catalog import check_session_name  # (catalog imports this module)
+    # lazy: catalog imports this module (a cycle at import time)
+    from profiles.config.catalog import check_session_name
 
     try:
         check_session_name(value, where, key)  # the same rules as RoleSessionName's

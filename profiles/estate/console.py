@@ -24,6 +24,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 
+from profiles.config.text import check_region
 from profiles.durations import CHAIN_CAP, MAX_DURATION, MIN_DURATION, format_duration
 from profiles.errors import AwsError, UsageError
 
@@ -149,8 +150,6 @@ def signin(ws, name: str, *, service: str | None = None, region: str | None = No
            duration: int | None = None, mfa_code=None, refresh: bool = False) -> Signin:
     """A sign-in URL for role ``name``'s session (cached when it has 30 minutes left,
     else renewed if a longer one can be had)."""
-    from profiles.config.text import check_region
-
     check_service(service)
     if region is not None:
         try:

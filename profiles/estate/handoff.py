@@ -31,7 +31,7 @@ def graphical() -> bool:
 
 
 def _default_open(url: str) -> bool:
-    import webbrowser
+    import webbrowser  # lazy: its platform probes only when a browser is opened
 
     return webbrowser.open(url, new=2)
 

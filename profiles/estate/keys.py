@@ -23,6 +23,8 @@ from pathlib import Path
 
 from profiles import paths
 from profiles.errors import FileWriteError, KeyringError, RolecallError, UsageError
+from profiles.model import parse_iso
+from profiles.sessions.fastpath import SECRET_SERVICE
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,63}", re.ASCII)
 KEY_ID = re.compile(r"AKIA[A-Z0-9]{12,124}", re.ASCII)  # an IAM user's long-lived key
@@ -111,6 +113,7 @@ class KeyStore:
 
     def __init__(self, state_dir: Path | None = None, service: str | None = None,
                  backend: object | None = None) -> None:
+        # lazy: the keyring stack only when a store is made (completion reads the index)
         from profiles.sessions.keyring_store import KeyringStore
 
         self.state_dir = state_dir or paths.state_dir()
@@ -123,7 +126,7 @@ class KeyStore:
 
     def _secure(self) -> None:
         if self.secrets.backend is None:
-            from profiles.sessions.keyring_store import NO_KEYRING_FIX
+            from profiles.sessions.keyring_store import NO_KEYRING_FIX  # lazy: as above
 
             raise KeyringError("no secure keyring: long-lived keys are never kept in memory "
                                "or in a file", fix=NO_KEYRING_FIX)
@@ -142,6 +145,7 @@ class KeyStore:
 
     def lock(self, name: str = ""):
         """The index's lock, or (``name``) the lock one rotation of ``name`` holds."""
+        # lazy: filelock only when the index is written or a rotation runs
         from filelock import FileLock
 
         paths.ensure_private_dir(self.state_dir)
@@ -149,6 +153,7 @@ class KeyStore:
                         mode=0o600)
 
     def _update(self, change) -> None:
+        # lazy: the session cache (and keyring) only when the index is written
         from profiles.sessions.cache import write_private
 
         try:
@@ -164,8 +169,6 @@ class KeyStore:
 
     def get(self, name: str) -> LongLived:
         """The keys ``name``, from the keyring (over D-Bus directly when it can)."""
-        from profiles.sessions.fastpath import SECRET_SERVICE
-
         check_name(name)
         secret = self.secrets.fast_get(SECRET_SERVICE, name)
         if secret is None:
@@ -243,7 +246,7 @@ class Identity:
 
 def client(service: str, keys: LongLived):
     """A client signed with ``keys``; the endpoint as botocore finds it."""
-    from profiles.sessions import sts
+    from profiles.sessions import sts  # lazy: botocore only when AWS is called
 
     return sts.service_client(service, sts.default_region(), keys.access_key_id,
                               keys.secret_access_key)
@@ -252,7 +255,7 @@ def client(service: str, keys: LongLived):
 def identify(keys: LongLived, what: str, make=client) -> Identity:
     """``GetCallerIdentity`` with ``keys``, and (when IAM lets the user read it) the key's
     creation date; refuses the account's root keys."""
-    from profiles.sessions import sts
+    from profiles.sessions import sts  # lazy: botocore only when AWS is called
 
     try:
         found = make("sts", keys).get_caller_identity()
@@ -293,8 +296,6 @@ def process(store: KeyStore, name: str) -> dict[str, object]:
 
 def age(entry: dict, now: float) -> float | None:
     """Seconds since the key was created (else since it was added), or None."""
-    from profiles.model import parse_iso
-
     for key in ("created_at", "added_at"):
         if isinstance(entry.get(key), str):
             try:
@@ -306,6 +307,6 @@ def age(entry: dict, now: float) -> float | None:
 
 def failure(what: str, exc: Exception) -> RolecallError:
     """Any failure of an IAM or STS call as one line (AWS's code kept)."""
-    from profiles.sessions import sts
+    from profiles.sessions import sts  # lazy: botocore only when AWS is called
 
     return sts.explain(exc, what)

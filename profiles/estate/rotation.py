@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from profiles.errors import AwsError, RolecallError
-from profiles.estate.keys import KeyStore, LongLived, _now_iso, client, identify, mask
+from profiles.estate.keys import KeyStore, LongLived, _now_iso, client, failure, identify, mask
 
 # IAM's documentation: a new key may take a few seconds to work everywhere.
 BACKOFF = (1.0, 2.0, 4.0, 8.0)  # 5 tries over 15 seconds
@@ -53,7 +53,7 @@ def _retry(call: Callable[[], object], sleep: Callable[[float], None]) -> object
 def rotate(store: KeyStore, name: str, *, make=client,
            sleep: Callable[[float], None] = time.sleep) -> Rotation:
     """Rotate the keys ``name`` (one rotation of a name at a time)."""
-    from filelock import Timeout
+    from filelock import Timeout  # lazy: filelock only when a rotation runs
 
     lock = store.lock(name)
     try:
@@ -68,8 +68,6 @@ def rotate(store: KeyStore, name: str, *, make=client,
 
 
 def _rotate(store: KeyStore, name: str, make, sleep) -> Rotation:
-    from profiles.estate.keys import failure
-
     old = store.get(name)
     who = identify(old, f"the keys {name}", make)
     user = who.user_name
@@ -114,8 +112,6 @@ def _rotate(store: KeyStore, name: str, make, sleep) -> Rotation:
 
 
 def _delete(iam, user: str, key_id: str) -> None:
-    from profiles.estate.keys import failure
-
     try:
         iam.delete_access_key(UserName=user, AccessKeyId=key_id)
     except Exception as exc:  # noqa: BLE001

@@ -144,6 +144,7 @@ def base_credentials(inventory: Inventory, base: Base, target: str, region: str 
         CredentialResolver,
         EnvProvider,
         ProfileProviderBuilder,
+        ReadOnlyCredentials,
         create_credential_resolver,
     )
 
@@ -151,8 +152,7 @@ def base_credentials(inventory: Inventory, base: Base, target: str, region: str 
         raise UsageError(f"{target} starts from IAM Identity Center ({base.label}): that "
                          "login has no keys of its own", fix=f"assume {target} itself")
     if base.keys:  # long-lived keys rolecall keeps in the keyring (`rolecall keys add`)
-        from botocore.credentials import ReadOnlyCredentials
-
+        # lazy: the keys store only for a base that names keys
         from profiles.estate.keys import KeyStore
 
         keys = KeyStore().get(base.keys)

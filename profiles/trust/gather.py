@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from profiles.config.tags import render_source_identity, source_identity_of
 from profiles.errors import ConfigError, RolecallError
 from profiles.model import Role
 from profiles.sessions import names, sts
@@ -266,8 +267,6 @@ class Gatherer:
 def _tagging(role, settings, chained: bool) -> dict[str, object]:
     """The keys a role's session tags and source identity set on its AssumeRole (on a
     chained hop the parent's source identity may be inherited instead of sent)."""
-    from profiles.config.tags import render_source_identity, source_identity_of
-
     out: dict[str, object] = {}
     if (template := source_identity_of(role, settings)) and chained:
         out["sts:SourceIdentity"] = UNKNOWN

@@ -22,6 +22,7 @@ class ConsoleAction:
         if row is None:
             return
         name, ws = row.name, self.ws
+        # lazy: the core only when the key is pressed (kept off the board's first frame)
         from profiles.estate import handoff
 
         if name not in ws.inventory.roles:
@@ -35,7 +36,7 @@ class ConsoleAction:
             return
 
         def job() -> Any:
-            from profiles.estate import console
+            from profiles.estate import console  # lazy: as above
 
             found = console.signin(ws, name)
             if not handoff.open_secret(found.url):

@@ -8,6 +8,7 @@ chain table keeps its hop-type column whole however long a hop's label is.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from profiles.config.tags import shown
 from profiles.durations import format_countdown
 from profiles.model import iso, session_state
 from tui.board.columns import chain_text
@@ -222,8 +224,6 @@ def tagging_rows(role: Role | None, session: Session | None) -> list[tuple[str, 
     rows: list[tuple[str, Text]] = []
     if role is None:
         return rows
-    from profiles.config.tags import shown
-
     params = session.params if session is not None else {}
     identity = params.get("source_identity")
     if isinstance(identity, str):
@@ -241,7 +241,5 @@ def shown_role(inventory: Inventory, name: str) -> Role | None:
     role = inventory.roles.get(name)
     default = inventory.settings.source_identity
     if role is not None and default and not role.source_identity:
-        from dataclasses import replace
-
         role = replace(role, source_identity=default)
     return role

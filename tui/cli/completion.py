@@ -16,7 +16,7 @@ import argparse
 import shlex
 import sys
 
-from tui.cli.parser import AFTER_ROLE, Commands, Parser
+from tui.cli.parser import AFTER_DASHES, AFTER_ROLE, Commands, Parser, build_parser
 
 SHELLS = ("bash", "zsh", "fish")
 ROLE_METAVARS = ("ROLE", "TARGET", "SOURCE")
@@ -73,6 +73,7 @@ SCRIPTS = {"bash": BASH, "zsh": ZSH, "fish": FISH}
 def role_names() -> list[tuple[str, str]]:
     """``(name, account)`` of every role: from the inventory snapshot when it is current,
     else parsed (and snapshotted); nothing when the files do not load."""
+    # lazy: the inventory snapshot only when role names are completed
     from profiles.config import snapshot
 
     try:
@@ -89,6 +90,7 @@ def role_names() -> list[tuple[str, str]]:
 def key_names() -> list[tuple[str, str]]:
     """The names of long-lived keys (the non-secret index; no keyring)."""
     try:
+        # lazy: the keys' index only when key names are completed
         from profiles.estate.keys import KeyStore
 
         return [(n, str(e.get("key_id", ""))) for n, e in sorted(KeyStore().entries().items())]
@@ -224,8 +226,6 @@ def complete(parser: argparse.ArgumentParser, shell: str, words: list[str]) -> s
 
 def cmd_completion(ns: argparse.Namespace) -> int:
     if ns.candidates:
-        from tui.cli.parser import build_parser
-
         parser, _ = build_parser()
         sys.stdout.write(complete(parser, ns.shell, list(ns.cmd)))
         return 0
@@ -234,8 +234,6 @@ def cmd_completion(ns: argparse.Namespace) -> int:
 
 
 def register(commands: Commands) -> None:
-    from tui.cli.parser import AFTER_DASHES
-
     p = commands.add("completion", cmd_completion, "print the shell completion script "
                      "(bash, zsh or fish)", role=False, takes_command=AFTER_DASHES)
     p.add_argument("shell", metavar="SHELL", choices=SHELLS, help="bash, zsh or fish")

@@ -17,6 +17,7 @@ def _local(moment) -> str:
 
 
 def cmd_console(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.durations import format_duration, parse_duration
     from profiles.estate import console, handoff
 

@@ -14,12 +14,13 @@ import time
 from profiles.errors import UsageError
 from tui.cli import common
 from tui.cli.parser import Commands, Parser, _Subcommands
-from tui.cli.prompt import printable
+from tui.cli.prompt import printable, read_hidden
 
 MAX_STDIN = 64 * 1024  # a pasted CSV or JSON is a few hundred bytes
 
 
 def _store():
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.estate.keys import KeyStore
 
     return KeyStore()
@@ -31,6 +32,7 @@ def _terminal() -> int:
 
 
 def _read_keys(ns: argparse.Namespace):
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.estate import keys
 
     if ns.stdin:
@@ -41,8 +43,6 @@ def _read_keys(ns: argparse.Namespace):
         raise UsageError("no terminal to ask for the keys on",
                          fix=f"pipe them in: ... | rolecall keys add {ns.name} --stdin "
                          "(never as arguments)") from None
-    from tui.cli.prompt import read_hidden
-
     try:
         key_id = read_hidden(fd, f"Access key ID for {ns.name}: ")
         secret = read_hidden(fd, f"Secret access key for {ns.name}: ")
@@ -52,6 +52,7 @@ def _read_keys(ns: argparse.Namespace):
 
 
 def cmd_add(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.estate import keys
 
     store = _store()
@@ -73,6 +74,7 @@ def _ago(seconds: float | None) -> str:
 
 
 def cmd_list(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.estate import keys
 
     entries = _store().entries()
@@ -113,6 +115,7 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_rm(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.estate import keys
 
     keys.check_name(ns.name)
@@ -129,6 +132,7 @@ def cmd_rm(ns: argparse.Namespace) -> int:
 
 
 def cmd_rotate(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.estate.rotation import rotate
 
     done = rotate(_store(), ns.name)
@@ -139,6 +143,7 @@ def cmd_rotate(ns: argparse.Namespace) -> int:
 
 
 def cmd_process(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.estate import keys
 
     print(json.dumps(keys.process(_store(), ns.name)))
