@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -20,6 +21,7 @@ from profiles.sessions import mfa
 from profiles.sessions.cache import SessionCache
 from profiles.workspace import Workspace
 from tests.helpers import MFA_SERIAL, StsCalls, chain_config, ok_json, run_detached
+from tests.test_serve import gate, started  # noqa: F401 - serve's fixtures
 
 EXAMPLES = int(os.environ.get("ROLECALL_PROPERTY_EXAMPLES", "60"))
 
@@ -123,10 +125,10 @@ def test_a_bad_mfa_process_breaks_only_its_profile(world):
 def test_a_silent_command_is_stopped_with_its_children(tmp_path):
     pids = tmp_path / "pids"
     command = [script(tmp_path / "slow", f"sleep 30 &\necho $! > {pids}\nwait\n")]
-    started = time.monotonic()
+    began = time.monotonic()
     with pytest.raises(RolecallError, match="printed no MFA code .* within 0.5s"):
         mfa.run(command, "ROLECALL_MFA_PROMPT", MFA_SERIAL, "m1", timeout=0.5)
-    assert time.monotonic() - started < 10  # the sleeping child held the pipe: killed too
+    assert time.monotonic() - began < 10  # the sleeping child held the pipe: killed too
     child = int(pids.read_text())
     try:  # a pidfd is readable once the process has ended (SIGKILL lands asynchronously)
         handle = os.pidfd_open(child)
@@ -186,3 +188,20 @@ async def test_the_board_renews_an_mfa_role_in_the_background_with_the_hook(worl
         assert not isinstance(app.screen, MfaModal) and prompted == []
     assert token_codes(calls) == ["577215"]
     assert seen.read_text() == "prod-admin\n"
+
+
+def test_serve_renews_an_mfa_role_with_mfa_process_and_asks_nobody(  # noqa: F811
+        world, tmp_path, gate, started):  # noqa: F811
+    """``serve``'s renewals take the code from ``mfa_process``: the first request is
+    answered, and its MFA desk (a person at a terminal or the board) is never asked."""
+    from tests.test_serve import Prompt, get
+    from tests.test_serve import workspace as serve_workspace
+
+    mfa_world(world, script(tmp_path / "device", "echo 141421\n"))
+    prompt = Prompt()
+    server = started(serve_workspace(), prompt)
+    with StsCalls().active() as calls:
+        status, raw, _ = get(server, "m1")
+    assert status == 200, raw
+    assert json.loads(raw)["AccessKeyId"].startswith("ASIA")
+    assert prompt.asked.empty() and token_codes(calls) == ["141421"]
