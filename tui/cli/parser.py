@@ -117,8 +117,20 @@ class Commands:
 
 
 def build_parser() -> tuple[Parser, Commands]:
-    from tui.cli import (app, audit, completion, console, keys, roles, run, serve, sessions,
-                         sso, trust)
+    # lazy: each command module imports Commands from here
+    from tui.cli import (
+        app,
+        audit,
+        completion,
+        console,
+        keys,
+        roles,
+        run,
+        serve,
+        sessions,
+        sso,
+        trust,
+    )
 
     parser = Parser(prog=PROG, description="AWS cross-account roles: assume, chain, cache "
                     "in the OS keyring, write profiles, open shells.")
