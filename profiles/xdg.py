@@ -34,6 +34,7 @@ def _home() -> str:
     if home.startswith("/"):
         return home
     try:  # HOME unset, empty or relative: the passwd entry, as os.path.expanduser does
+        # lazy: pwd only when HOME is unusable
         import pwd
 
         return pwd.getpwuid(os.getuid()).pw_dir

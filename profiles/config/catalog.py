@@ -236,6 +236,7 @@ def role(name: str, raw: object, path: Path, existing: Role | None) -> Role:
     if "keys" in raw:
         if "source" in raw:
             raise ConfigError(f"{where} has both source and keys", fix="keep only one of them")
+        # lazy: the estate's keys module only for a role that uses keys
         from profiles.estate.keys import check_name as check_keys_name
 
         try:

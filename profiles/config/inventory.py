@@ -15,7 +15,7 @@ from pathlib import Path
 from profiles import paths
 from profiles.config import aws_files, sso_roles
 from profiles.config import catalog as toml_catalog
-from profiles.config.text import check_name, check_region, check_value
+from profiles.config.text import UNSAFE, check_name, check_region, check_value
 from profiles.durations import MAX_DURATION, MIN_DURATION
 from profiles.errors import ConfigError, UsageError
 from profiles.estate import roster
@@ -246,8 +246,6 @@ def _read_aws(inventory: Inventory, config_file: Path, credentials_file: Path) -
 
 def _safe(region: str | None) -> str | None:
     """A base profile's region, kept only when printable (it is shown, never sent)."""
-    from profiles.config.text import UNSAFE
-
     return region if isinstance(region, str) and not UNSAFE.search(region) else None
 
 

@@ -71,6 +71,7 @@ _TAGS, _PASSED = _ROLE_FIELDS.index("tags"), _ROLE_FIELDS.index("transitive_tag_
 def _role_entry(inv: inventory.Inventory, role: Role) -> list:
     """A role's fields in ``role_fields`` order, then what its board row needs of its
     plan: ``final key, account id, short name, *chain labels``."""
+    # lazy: planning (and the cache) only when the snapshot is rebuilt: a hit needs neither
     from profiles.sessions.plan import plan_of
 
     plan = plan_of(inv, role.name)
@@ -166,6 +167,7 @@ def load(config_file: Path | None = None, credentials_file: Path | None = None,
     before = file_stamp(files)
     inv = inventory.load(*files)
     if before == file_stamp(files) and _settled(before):
+        # lazy: planning (and the cache) only when the snapshot is rebuilt: a hit needs neither
         from profiles.sessions.cache import write_private
 
         try:

@@ -318,6 +318,7 @@ class Engine(Acting):
     def _client(self, plan: Plan, parent: Session | None):
         """The STS client for the next hop: signed by the parent hop's session, or by the
         base identity for the first; made as botocore makes it for the plan's target."""
+        # lazy: botocore only when STS is called: a cache hit needs none
         from profiles.sessions import sts
 
         target = plan.steps[-1].role

@@ -168,6 +168,7 @@ def epoch(text: str) -> float:
             and text[13] == text[16] == ":" and text[19] == "Z"
             and _DIGITS.issuperset(text[:4] + text[5:7] + text[8:10] + text[11:13]
                                    + text[14:16] + text[17:19])):
+        # lazy: datetime only for an odd spelling: arithmetic serves what iso() writes
         from datetime import datetime
 
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()

@@ -90,6 +90,7 @@ def _share_loader(session: botocore.session.Session) -> None:
     is configured (its data_path may come from the profile), before its first client."""
     if session.__dict__.get("_rolecall_loader"):
         return
+    # lazy: botocore's loaders and credential providers only when a client is made
     from botocore.loaders import create_loader
 
     path = session.get_config_variable("data_path")
@@ -140,6 +141,7 @@ def base_credentials(inventory: Inventory, base: Base, target: str, region: str 
     them: a source profile through that profile's own providers only (keys, process,
     SSO, web identity; no environment, container or instance fallback), a
     credential_source through the named provider; ``keys`` from the keyring."""
+    # lazy: botocore's loaders and credential providers only when a client is made
     from botocore.credentials import (
         CredentialResolver,
         EnvProvider,
@@ -188,6 +190,7 @@ def _parsed_once(providers: list, inventory: Inventory, profile: str) -> list:
     """botocore's providers for ``profile``, those that read the files remade with the
     parse rolecall made (their own parser arguments): a 7,000-line config is not parsed
     again for every call."""
+    # lazy: botocore's loaders and credential providers only when a client is made
     from botocore.credentials import ConfigProvider, SharedCredentialProvider
 
     files = inventory.aws_files

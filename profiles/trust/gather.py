@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from profiles.config.tags import render_source_identity, source_identity_of
-from profiles.errors import ConfigError, RolecallError
+from profiles.errors import AwsError, ConfigError, RolecallError
 from profiles.model import Role
 from profiles.sessions import names, sts
 from profiles.sessions.plan import DEFAULT_DURATION
@@ -22,7 +22,7 @@ from profiles.trust import reads
 from profiles.trust.context import MISSING, UNKNOWN, Context
 from profiles.trust.evaluate import Caller
 from profiles.trust.policy import Policy, PolicyError, parse
-from profiles.trust.source import read_policy_file
+from profiles.trust.source import PolicySource, read_policy_file
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 FRESH_TRIES = 3  # configured roles assumed (per account) just to read through them
@@ -309,9 +309,6 @@ def mfa_keys(gatherer: Gatherer, plan, index: int, position: int) -> tuple[str, 
 def role_source(gatherer: Gatherer, name: str):
     """A configured role's own trust policy as doctor reads it, for lint; AwsError (exit 1)
     when no way to read it works."""
-    from profiles.errors import AwsError
-    from profiles.trust.source import PolicySource
-
     role = gatherer.ws.inventory.role(name)
     hop = HopFacts(name=name, role=role, chained=False, parent=None)
     gatherer.trust(hop, None)

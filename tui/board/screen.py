@@ -232,6 +232,7 @@ class BoardScreen(DoctorKey, RoleActions, RunMarks, ConsoleAction, FilterKeys,
     def apply_snapshot(self, snap: snapshot.Snapshot, select: str | None = None) -> None:
         assert self.board is not None
         if self.snap is None:  # the first load: stale SSO listings are listed again
+            # lazy: the SSO listing code only on the board's first load
             from tui.board.sso import sync_stale
 
             self.call_after_refresh(sync_stale, self)

@@ -74,6 +74,7 @@ def _keys_process(args: list[str]) -> int | None:
     """``keys process NAME`` from the Secret Service straight; None: the full path."""
     if len(args) != 3 or args[1] != "process" or args[2].startswith("-"):
         return None
+    # lazy: the hot path: only the modules this hit needs
     from profiles.sessions import fastpath
 
     keys = fastpath.long_lived(args[2])

@@ -79,6 +79,7 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
+        # lazy: importlib.metadata only for --version (it costs ~10 ms)
         from importlib import metadata
 
         try:

@@ -14,6 +14,7 @@ from tui.cli.parser import AFTER_ROLE, Commands
 
 
 def _iso(when) -> str:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.model import iso
 
     return iso(when)
@@ -21,6 +22,7 @@ def _iso(when) -> str:
 
 def _no_roles() -> None:
     """What ``list`` says when nothing is configured: where roles come from, and the demo."""
+    # lazy: the core when a command runs, not when the parser is built
     from profiles import paths
 
     print(f"rolecall: no roles configured in {paths.aws_config_file()} or "
@@ -89,6 +91,7 @@ def cmd_assume(ns: argparse.Namespace) -> int:
 
 
 def cmd_env(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.output import environment
 
     if ns.server:
@@ -111,6 +114,7 @@ def cmd_process(ns: argparse.Namespace) -> int:
 
 
 def cmd_exec(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.output.environment import child_environ
     from tui.cli.child import execute
 
@@ -130,6 +134,7 @@ def _shell() -> tuple[str, str]:
     if shell := os.environ.get("SHELL"):
         return shell, "$SHELL"
     try:
+        # lazy: the core when a command runs, not when the parser is built
         import pwd
 
         if shell := pwd.getpwuid(os.getuid()).pw_shell:
@@ -140,6 +145,7 @@ def _shell() -> tuple[str, str]:
 
 
 def cmd_shell(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.output.environment import NEST_MARKER, child_environ
     from tui.cli.child import spawn
 
@@ -155,6 +161,7 @@ def cmd_shell(ns: argparse.Namespace) -> int:
 
 
 def cmd_write(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
     from profiles.output.credfile import check_name
 
     check_name(ns.as_name or ns.role)
