@@ -194,6 +194,9 @@ async def test_names_and_commands_are_shown_literally_in_the_run_screens(world):
         table = app.screen.query_one(DataTable)
         assert [str(table.get_cell_at((i, 0))) for i in range(3)] == names
         assert str(table.get_cell_at((0, 1))) == "111111111111 ([operator])"
+        # each column as wide as its widest cell (a Content cell measured one cell wide)
+        assert table.columns["ACCOUNT"].content_width == len("111111111111 ([operator])")
+        assert table.columns["TARGET"].content_width == len("team[dev]")
         await pilot.press("down", "enter")
         await until(pilot, lambda: isinstance(app.screen, OutputPage))
         assert str(app.screen.query_one("#page-title").render()) == "run · aaa[/] · output"

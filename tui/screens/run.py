@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -110,13 +111,15 @@ class RunScreen(Page):
     def _start(self) -> None:
         self.runner.start()  # the keyring connection it holds is opened here, off the loop
 
-    def cells(self, result: TargetResult) -> list[Content]:
+    def cells(self, result: TargetResult) -> list[Text]:
+        """The row's cells, literal; Rich ``Text``, which the DataTable measures (it
+        takes a ``Content`` cell for one cell wide and cuts it to the column's title)."""
         now = self.runner.clock()
         state = result.status or result.state
         exit_code = "" if result.exit_code is None else str(result.exit_code)
         elapsed = f"{result.seconds(now):.1f}s" if result.started else ""
-        return [literal(result.target.role), literal(result.target.account),
-                literal(state, STYLES.get(state, "")), literal(exit_code), literal(elapsed)]
+        return [Text(result.target.role), Text(result.target.account),
+                Text(state, STYLES.get(state, "")), Text(exit_code), Text(elapsed)]
 
     def poll(self) -> None:
         """Show what changed; when the run has ended, say how it went (once)."""
@@ -125,7 +128,8 @@ class RunScreen(Page):
             for column, cell in enumerate(self.cells(result)):
                 if self.shown.get((index, column)) != cell.plain:
                     self.shown[(index, column)] = cell.plain
-                    table.update_cell(str(index), self.COLUMNS[column], cell)
+                    table.update_cell(str(index), self.COLUMNS[column], cell,
+                                      update_width=True)
         results = self.runner.results
         done = sum(r.done for r in results)
         bad = sum(r.done and not r.ok for r in results)
