@@ -42,7 +42,8 @@ def _role_commands() -> type:
 
 
 class RolecallApp(App[int]):
-    """The board of roles. ``clock`` and ``workspace`` are injectable for tests."""
+    """The board of roles. ``clock`` and ``workspace`` are injectable for tests, and
+    ``run_clock``, what a run's elapsed times are measured on (monotonic)."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "rolecall"
@@ -55,9 +56,11 @@ class RolecallApp(App[int]):
 
     def __init__(self, clock: Callable[[], float] = time.time,
                  workspace: Workspace | None = None, *, auto_renew: bool = True,
-                 ticking: bool = True, hints: Hints | None = None) -> None:
+                 ticking: bool = True, hints: Hints | None = None,
+                 run_clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.clock = clock
+        self.run_clock = run_clock
         self.ws = workspace
         self.auto_renew = auto_renew
         self.ticking = ticking

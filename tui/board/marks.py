@@ -83,7 +83,7 @@ class RunMarks:
         if request is None or self.ws is None:
             return
         targets, command = request
-        self.runner = Runner(self.ws, targets, command)
+        self.runner = Runner(self.ws, targets, command, clock=self.rc.run_clock)
         self.app.push_screen(RunScreen(self.runner, start=True))
 
     def run_ended(self) -> None:
