@@ -7,6 +7,8 @@ an MFA role, a long hand-made chain ``prod-admin>prod-readonly``). Time is froze
 everything that shows it: the board's and the workspace's clock are injected, moto's
 STS issues its expiries from the same instant (its clock is set, in this process), the
 session names are given and the time zone is UTC, so two runs write identical files.
+The run's elapsed times are measured on the same frozen clock (``run_clock``) and the
+journal's entry times come from it too (:func:`freeze_journal`).
 The views are drawn at 140x40, the board and the doctor also at 80x24. PNGs are
 converted from the SVGs with cairosvg (the ``screenshots`` extra) or ``rsvg-convert``;
 without either, only SVGs are written.
@@ -29,18 +31,23 @@ from xml.sax.saxutils import escape
 
 from rich.cells import cell_len
 
+from profiles.ops import journal
 from profiles.sessions.cache import SessionCache
 from profiles.workspace import Workspace
 from tui.board.app import RolecallApp
 from tui.demo.world import demo_world, hints
 from tui.screens.assume import AssumeModal
+from tui.screens.audit import AuditPage
 from tui.screens.doctor import DoctorPage
+from tui.screens.run import RunModal, RunScreen
 
 SIZE = (140, 40)
 SMALL = (80, 24)
 FROZEN = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC).timestamp()
 ROOT = Path(__file__).resolve().parent.parent.parent
 MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
+RUN_ON = ("dev-deploy", "staging-deploy", "prod-deploy")
+RUN_COMMAND = "aws sts get-caller-identity --query Arn --output text"
 TEXT = re.compile(r"<text([^>]*)>([^<]*)</text>")
 
 
@@ -102,6 +109,12 @@ def freeze_sts() -> None:
     moto.sts.models.utcnow = lambda: frozen  # type: ignore[attr-defined]
 
 
+def freeze_journal(clock: list[float]) -> None:
+    """The journal (in this process) stamps its entries with ``clock[0]``, not wall time."""
+    wall = journal.now_iso
+    journal.now_iso = lambda moment=None: wall(clock[0] if moment is None else moment)
+
+
 def sessions(ws) -> None:
     """Live sessions for the board: real assumptions with fixed names and durations."""
     name = f"alice-{int(FROZEN)}"
@@ -117,15 +130,19 @@ def sessions(ws) -> None:
 
 async def shoot(out: Path, world) -> list[Path]:
     clock = [FROZEN]
+    freeze_journal(clock)
     ws = Workspace(clock=lambda: clock[0], cache=SessionCache(memory_only=True))
     sessions(ws)
+    # renewals (the doctor's) take the same given name, not the catalog's {user}-{unix}
+    ws.engine.inventory.settings = replace(ws.engine.inventory.settings,
+                                           session_name=f"alice-{int(FROZEN)}")
     clock[0] += 16 * 60 + 13  # staging-deploy is now inside the refresh window
     shown = replace(hints(world), welcome="")
     shots: list[Path] = []
 
     def app() -> RolecallApp:
         return RolecallApp(clock=lambda: clock[0], workspace=ws, auto_renew=False,
-                           ticking=False, hints=shown)
+                           ticking=False, hints=shown, run_clock=lambda: clock[0])
 
     async def save(board: RolecallApp, name: str) -> None:
         await board.workers.wait_for_complete()
@@ -179,6 +196,29 @@ async def shoot(out: Path, world) -> list[Path]:
             while not (isinstance(doctor.screen, DoctorPage) and doctor.screen.report):
                 await pilot.pause(0.05)
             await save(doctor, name)
+
+    board = app()
+    async with board.run_test(size=SIZE) as pilot:
+        screen = board.board_screen
+        await screen.loaded()
+        for name in RUN_ON:
+            screen.board.select(name)
+            await pilot.press("space")
+        await pilot.press("exclamation_mark")
+        while not isinstance(board.screen, RunModal):
+            await pilot.pause(0.05)
+        await pilot.press(*RUN_COMMAND, "enter")
+        while not (isinstance(board.screen, RunScreen) and board.screen.reported):
+            await pilot.pause(0.05)
+        await pilot.pause()
+        await save(board, "run")
+        await pilot.press("escape")
+        screen.board.select("staging-deploy")  # assumed, then renewed by the doctor
+        await pilot.press("a")
+        while not (isinstance(board.screen, AuditPage) and board.screen.entries is not None):
+            await pilot.pause(0.05)
+        await pilot.pause()
+        await save(board, "audit")
     return shots
 
 
@@ -188,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     os.environ["TZ"] = "UTC"  # expiries in the detail pane, in local time
     time.tzset()
+    here = os.path.dirname(sys.executable)  # the run's `aws`: this venv's (the extra's)
+    os.environ["PATH"] = os.pathsep.join([here, os.environ.get("PATH", "")])
     freeze_sts()
     with demo_world() as world:
         shots = asyncio.run(shoot(out, world))
