@@ -94,12 +94,13 @@ class EndpointKeys:
 
     def stop_endpoint_now(self) -> None:
         """On the way out: stop it here and now."""
+        server, self.endpoint = self.endpoint, None
+        if server is None:  # the usual case: quitting imports no endpoint code
+            return
         # lazy: see _start_endpoint
         from profiles.ops import endpoint_file
 
-        server, self.endpoint = self.endpoint, None
-        if server is not None:
-            endpoint_file.close_shared(server)
+        endpoint_file.close_shared(server)
 
     # -- from the endpoint's threads ------------------------------------------------------
 
