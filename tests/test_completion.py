@@ -1,7 +1,6 @@
 """Shell completion (issue 17 item 4): candidates from the parser and the inventory
 snapshot (no botocore on that path), the bash script run by real bash, the fish script
-by real fish. zsh is not installed here: its script is checked for its shape and its
-candidates through the same code path."""
+by real fish, the zsh script by real zsh (compadd stood in for the line editor's)."""
 
 from __future__ import annotations
 
@@ -135,6 +134,30 @@ def test_real_fish_completes_with_the_script(world):
     assert lines[0].startswith("assume\tget credentials for every hop")
     assert "prod-deploy\tdev R" in lines and "--format=fish" in lines
     assert not any(line.startswith("prod-admin") for line in lines)
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None and not os.environ.get("CI"),
+                    reason="needs zsh (installed in CI)")
+def test_real_zsh_completes_with_the_script(world):
+    """The script under real zsh: compinit registers it, and ``_rolecall`` hands compadd
+    exactly the candidates (compadd and _files stand in for the line editor's)."""
+    roles_world(world, "prod-admin", "prod-deploy", hostile="o'brien $(touch pwned)")
+    script = ('autoload -U compinit && compinit -u -D\n'
+              'eval "$(rolecall completion zsh)"\n'
+              'print -r -- "registered ${_comps[rolecall]}"\n'
+              'compadd() { [[ $1 == -- ]] && shift; print -r -- "[${(j:|:)@}]" }\n'
+              '_files() { print -r -- "[files]" }\n'
+              'reply() { words=("$@"); CURRENT=$#; _rolecall }\n'
+              'reply rolecall as\nreply rolecall assume prod-\n'
+              'reply rolecall env r --format=d\nreply rolecall assume o\n'
+              'reply rolecall write x --file ./\n')
+    done = subprocess.run(["zsh", "-f", "-c", script], capture_output=True, text=True,
+                          env=shell_env(world), cwd=world.home, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "registered _rolecall", "[assume]", "[prod-admin|prod-deploy]", "[--format=dotenv]",
+        "[o'brien $(touch pwned)]", "[files]"]
+    assert not (world.home / "pwned").exists()
 
 
 def test_the_zsh_script_registers_and_asks_the_same_candidates():
