@@ -3,6 +3,9 @@ it offers when an assumption needs one (no token, or an expired one)."""
 
 from __future__ import annotations
 
+import asyncio
+from urllib.parse import quote
+
 import pytest
 
 from profiles.estate.tokens import TokenStore
@@ -108,3 +111,41 @@ async def test_d_on_an_sso_role_says_what_decides_it(corp, identity):  # noqa: F
         assert "its assignment to you does" in str(app.screen.error)
         await settle(app, pilot)
         assert not identity.fakes.portal.calls.count("GetRoleCredentials")
+
+
+async def test_the_boards_endpoint_offers_the_login_an_sso_role_needs(corp, identity,  # noqa: F811
+                                                                      monkeypatch):
+    """`e`, then an SDK asks for an SSO role whose login is gone: a 503 naming the login,
+    the board offers its sign-in once, and after it the endpoint serves the role."""
+    from tests.test_serve_board import request
+
+    monkeypatch.setenv("ROLECALL_RUNTIME_DIR", str(corp.world.home / "run"))
+    identity.center.enforce_interval = False
+    app = logged_out(corp)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.board_screen
+        await screen.loaded()
+        await pilot.press("e")
+        await until(pilot, lambda: screen.endpoint is not None)
+        port, token = screen.endpoint.port, screen.endpoint.token
+        role = quote("prod/ReadOnly", safe="")
+        status, body = await asyncio.to_thread(request, port, token, role)
+        assert status == 503 and body["code"] == "LoginRequired", body
+        await until(pilot, lambda: isinstance(app.screen, SignInModal) and "needs a login to "
+                    "IAM Identity Center session corp" in texts(app.screen))
+        status, body = await asyncio.to_thread(request, port, token, role)  # asked again
+        assert status == 503 and "rolecall sso login corp" in body["message"], body
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, LoginModal)
+                    and "user_code=" in texts(app.screen))
+        identity.center.approve()
+        await until(pilot, lambda: isinstance(app.screen, AssumeModal), timeout=30)
+        await pilot.press("escape")  # the endpoint needs no session of the board's
+        status, body = await asyncio.to_thread(request, port, token, role)
+        assert status == 200 and body["AccessKeyId"], body
+        assert sum(isinstance(s, SignInModal) for s in app.screen_stack) == 0
+        offers = [n for n in app._notifications if "sso login" in n.message]
+        assert offers == []  # offered as a dialog, not as a failure notice per request
+        await pilot.press("e")
+        await until(pilot, lambda: screen.endpoint is None)
+        await settle(app, pilot)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from profiles.durations import format_duration
 from profiles.errors import AwsError, RolecallError, UsageError
+from profiles.estate.tokens import LoginRequired
 from profiles.model import Session
 from profiles.sessions.engine import Engine, MfaPrompt, check_mfa_code
 from profiles.sessions.fastpath import PROCESS_MIN_LEFT
@@ -135,6 +136,7 @@ class Event:
     role: str
     detail: str = ""
     seconds_left: float = 0.0
+    error: RolecallError | None = None  # a failure's own error (its words, no secret)
 
 
 @dataclass
@@ -278,7 +280,9 @@ class Renewer:
             if flight.session is not None:
                 self._last[name] = flight.session
                 self._failed.pop(name, None)
-            elif flight.error is not None:
+            elif flight.error is not None and not isinstance(flight.error, LoginRequired):
+                # (a login is a person's to mend, as an MFA code: the next request tries
+                # again at once, and finds no token without any call)
                 self._failed[name] = (time.monotonic() + self.hold, flight.error)
             del self._flights[name]
         flight.done.set()
@@ -287,7 +291,7 @@ class Renewer:
                 self._emit(Event("renewed", name, flight.session.arn,
                                  flight.session.seconds_left(self.clock())))
         elif flight.error is not None:
-            self._emit(Event("failed", name, str(flight.error)))
+            self._emit(Event("failed", name, str(flight.error), error=flight.error))
 
     def _prompt(self, serial: str, role: str) -> str:
         """The engine's MFA prompt while it renews: the desk, the flight marked meanwhile."""

@@ -26,6 +26,7 @@ class EndpointKeys:
     endpoint: CredentialServer | None = None
     _endpoint_desk: MfaDesk | None = None
     _endpoint_busy = False
+    _endpoint_logins: frozenset[str] = frozenset()  # SSO sessions whose sign-in was offered
 
     def endpoint_label(self) -> str:
         """The header's words for the endpoint: where it listens, what it awaits."""
@@ -71,6 +72,7 @@ class EndpointKeys:
 
     def _endpoint_started(self, server: CredentialServer, desk: MfaDesk) -> None:
         self.endpoint, self._endpoint_desk, self._endpoint_busy = server, desk, False
+        self._endpoint_logins = frozenset()
         self.rc.say(f"{server.url()}/role/ROLE, token in the runtime dir; in a shell: "
                     'eval "$(rolecall env ROLE --server)"', title="endpoint started",
                     timeout=8)
@@ -116,8 +118,26 @@ class EndpointKeys:
     def _endpoint_show(self, event: Event) -> None:
         if event.kind == "renewed":
             self.reload(select=self.board.selected if self.board else None)
+        elif event.kind == "failed" and self._endpoint_login(event):
+            pass
         elif event.kind == "failed":
             message, _, fix = event.detail.partition("\n  fix: ")
             self.rc.fail(f"endpoint: renewing {event.role}",
                          RolecallError(message, fix=fix or None))
         self.update_status()
+
+    def _endpoint_login(self, event: Event) -> bool:
+        """A renewal that needs an IAM Identity Center login: the board's sign-in is offered,
+        once per session while the endpoint runs (requests meanwhile get a 503 naming
+        ``sso login``). False for any other failure."""
+        # lazy: the core's SSO tokens and the sign-in dialog only when a login is needed
+        from profiles.estate.tokens import LoginRequired
+        from tui.screens.sso_login import offer
+
+        error = event.error
+        if not isinstance(error, LoginRequired):
+            return False
+        if error.session not in self._endpoint_logins:
+            self._endpoint_logins = self._endpoint_logins | {error.session}
+            offer(self, error.session, event.role)  # type: ignore[arg-type]
+        return True
