@@ -145,6 +145,12 @@ def test_no_browser_says_print(world, federation_fake):  # noqa: F811
                                                    "BROWSER": ""}), 2,
                  "no graphical web browser", "--print")
     assert not federation_fake.calls
+    # the command in the fix is one a shell runs as written
+    world.config.write_text(world.config.read_text() + "\n[profile x$(id)]\nrole_arn = "
+                            "arn:aws:iam::111111111111:role/Hop1\nsource_profile = base\n")
+    fix = assert_fails(world.run("console", "x$(id)", env={"DISPLAY": "", "WAYLAND_DISPLAY": "",
+                                                          "BROWSER": ""}), 2, "--print")
+    assert "rolecall console 'x$(id)' --print" in fix
 
 
 def test_the_hand_off_answers_once_then_never(monkeypatch):

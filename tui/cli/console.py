@@ -4,6 +4,7 @@ console signed in as ROLE's session (DESIGN §13), opened in the browser or prin
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from profiles.errors import RolecallError, UsageError
@@ -24,8 +25,9 @@ def cmd_console(ns: argparse.Namespace) -> int:
     duration = parse_duration(ns.duration) if ns.duration is not None else None
     if not ns.print and not handoff.graphical():
         raise UsageError("no graphical web browser here (no DISPLAY, WAYLAND_DISPLAY or "
-                         "BROWSER)", fix=f"print the sign-in URL instead: rolecall console "
-                         f"{printable(ns.role)} --print (it is a secret for 15 minutes)")
+                         "BROWSER)", fix="print the sign-in URL instead: rolecall console "
+                         f"{printable(shlex.quote(ns.role))} --print (it is a secret for 15 "
+                         "minutes)")
     ws = common.workspace()
     found = console.signin(ws, ns.role, service=ns.service, region=ns.region,
                            duration=duration, mfa_code=common.mfa_codes(ns.mfa_code),

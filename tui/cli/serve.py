@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -166,7 +167,7 @@ def env_server(ns: argparse.Namespace) -> int:
 
     if any(v is not None for v in _options(ns).values()) or ns.mfa_code or ns.refresh:
         raise UsageError("--server takes no assume options: the endpoint assumes each "
-                         "role as configured", fix=f"rolecall env {ns.role} --server")
+                         "role as configured", fix=f"rolecall env {shlex.quote(ns.role)} --server")
     ws = common.workspace(prompt=False)
     role = ws.inventory.role(ns.role)
     known = endpoint_file.running()
