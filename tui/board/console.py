@@ -4,6 +4,7 @@ session needs one, the federation call, the browser hand-off) runs in a worker."
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from profiles.errors import RolecallError, UsageError
@@ -32,7 +33,7 @@ class ConsoleAction:
         if not handoff.graphical():
             self.rc.fail("console", UsageError(
                 "no graphical web browser here (no DISPLAY, WAYLAND_DISPLAY or BROWSER)",
-                fix=f"in a shell: rolecall console {name} --print"))
+                fix=f"in a shell: rolecall console {shlex.quote(name)} --print"))
             return
 
         def job() -> Any:
@@ -41,7 +42,8 @@ class ConsoleAction:
             found = console.signin(ws, name)
             if not handoff.open_secret(found.url):
                 raise RolecallError("the browser did not open the sign-in page",
-                                    fix=f"set BROWSER, or in a shell: rolecall console {name} "
+                                    fix="set BROWSER, or in a shell: rolecall console "
+                                    f"{shlex.quote(name)} "
                                     "--print")
             return found
 
