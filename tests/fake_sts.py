@@ -15,6 +15,41 @@ from urllib.parse import parse_qs
 NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 
 
+def sts_error(code: str, message: str) -> bytes:
+    """An STS error body, worded as real STS words it."""
+    return (f'<ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type><Code>{code}</Code>'
+            f"<Message>{message}</Message></Error><RequestId>fake</RequestId>"
+            "</ErrorResponse>").encode()
+
+
+class StsHandler(BaseHTTPRequestHandler):
+    """A quiet request handler with what a loopback STS needs: the request's form, and an
+    answer sent whole with its length."""
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def read_form(self) -> tuple[bytes, dict[str, str]]:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        return body, {k: v[0] for k, v in parse_qs(body.decode()).items()}
+
+    def send(self, status: int, body: str | bytes) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
+    """``handler`` on 127.0.0.1 in a daemon thread: the server and its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
 class FakeSts:
     """Answers AssumeRole and GetSessionToken; knobs change what it does."""
 
@@ -28,13 +63,9 @@ class FakeSts:
         self.issued: list[str] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # quiet
-                pass
-
+        class Handler(StsHandler):
             def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-                form = {k: v[0] for k, v in parse_qs(body).items()}
+                _, form = self.read_form()
                 token = self.headers.get("X-Amz-Security-Token", "")
                 fake.requests.append({**form, "token": token})
                 if fake.hold:
@@ -47,14 +78,6 @@ class FakeSts:
                                       "The security token included in the request is expired")
                 self.reply(fake.answer(form))
 
-            def send(self, status: int, xml: str) -> None:
-                data = xml.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
             def date_time_string(self, timestamp: float | None = None) -> str:
                 when = datetime.now(UTC) + timedelta(seconds=fake.clock_offset)
                 return format_datetime(when, usegmt=True)
@@ -63,15 +86,9 @@ class FakeSts:
                 self.send(200, xml)
 
             def error(self, status: int, code: str, message: str) -> None:
-                self.send(status, f'<ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type>'
-                          f"<Code>{code}</Code><Message>{message}</Message></Error>"
-                          "<RequestId>fake</RequestId></ErrorResponse>")
+                self.send(status, sts_error(code, message))
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server, self.url = serve(Handler)
 
     def answer(self, form: dict[str, str]) -> str:
         action = form.get("Action", "")

@@ -3,9 +3,7 @@ through a loopback STS that denies as real STS does (moto enforces no trust)."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
+from tests.fake_sts import StsHandler, serve, sts_error
 from tests.helpers import assert_fails
 
 
@@ -13,26 +11,14 @@ class DenyingSts:
     """An STS on loopback that denies every AssumeRole, as real STS words it."""
 
     def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
+        class Handler(StsHandler):
             def do_POST(self) -> None:  # noqa: N802
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                body = (b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
-                        b"<Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: "
-                        b"arn:aws:iam::000000000000:user/me is not authorized to perform: "
-                        b"sts:AssumeRole</Message></Error><RequestId>x</RequestId>"
-                        b"</ErrorResponse>")
-                self.send_response(403)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.read_form()
+                self.send(403, sts_error("AccessDenied", "User: arn:aws:iam::000000000000:"
+                                         "user/me is not authorized to perform: "
+                                         "sts:AssumeRole"))
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve(Handler)
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import io
-import threading
 import time
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 from rich.console import Console
@@ -21,7 +18,7 @@ from textual.widgets import Input, Static
 from textual.worker import WorkerCancelled
 
 from profiles.errors import AwsError, RolecallError
-from tests.fake_sts import FakeSts
+from tests.fake_sts import FakeSts, StsHandler, serve, sts_error
 from tests.test_trust_doctor import Estate, _account, _doc, allow_assume, trusts
 from tests.test_tui_snapshots import utc  # noqa: F401 - a fixture
 from tests.tui_world import (
@@ -43,7 +40,6 @@ from tui.screens.doctor import DoctorPage
 from tui.screens.mfa import MfaModal
 
 SMALL, LARGE = (80, 24), (140, 40)
-NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 
 
 def text_of(page: DoctorPage) -> str:
@@ -231,40 +227,24 @@ class DenyingSts:
         self.deny: set[str] = set()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
+        class Handler(StsHandler):
             def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+                body, form = self.read_form()
                 if form.get("Action") == "AssumeRole" and form.get("RoleArn") in fake.deny:
-                    return self.answer(403, (
-                        f'<ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type><Code>'
-                        "AccessDenied</Code><Message>User: a[/]b is not authorized to "
-                        f"perform: sts:AssumeRole on resource: {form['RoleArn']}</Message>"
-                        "</Error><RequestId>x</RequestId></ErrorResponse>").encode())
+                    return self.send(403, sts_error(
+                        "AccessDenied", "User: a[/]b is not authorized to perform: "
+                        f"sts:AssumeRole on resource: {form['RoleArn']}"))
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ("host", "content-length")}
                 request = urllib.request.Request(upstream + self.path, data=body,
                                                  headers=headers, method="POST")
                 try:
                     with urllib.request.urlopen(request, timeout=30) as response:
-                        self.answer(response.status, response.read())
+                        self.send(response.status, response.read())
                 except urllib.error.HTTPError as exc:
-                    self.answer(exc.code, exc.read())
+                    self.send(exc.code, exc.read())
 
-            def answer(self, status: int, data: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve(Handler)
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -7,16 +7,14 @@ assumes the first match. Real moto and gnome-keyring; a small STS where moto is 
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 from textual.widgets import Input
 
 from profiles.sessions.cache import SessionCache
 from profiles.workspace import Workspace
+from tests.fake_sts import StsHandler, serve, sts_error
 from tests.tui_world import (
     Clock,
     assume_role_xml,
@@ -30,7 +28,6 @@ from tui.board.app import RolecallApp
 from tui.screens.assume import DENIED_WHY, AssumeModal
 
 SIZE = (140, 40)
-NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 
 
 async def test_forgetting_a_source_keeps_its_chained_session_on_the_board(world):
@@ -138,33 +135,16 @@ class DeniedSts:
         self.requests: list[dict[str, str]] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
+        class Handler(StsHandler):
             def do_POST(self) -> None:  # noqa: N802
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(
-                    int(self.headers["Content-Length"])).decode()).items()}
+                _, form = self.read_form()
                 fake.requests.append(form)
                 if form.get("RoleArn") == role_arn and form.get("ExternalId") != expected:
-                    return self.send(403, f'<ErrorResponse xmlns="{NS}"><Error><Type>Sender'
-                                     "</Type><Code>AccessDenied</Code><Message>User is not "
-                                     "authorized to perform: sts:AssumeRole</Message></Error>"
-                                     "</ErrorResponse>")
+                    return self.send(403, sts_error("AccessDenied", "User is not authorized "
+                                                    "to perform: sts:AssumeRole"))
                 self.send(200, assume_role_xml(form))
 
-            def send(self, status: int, body: str | bytes) -> None:
-                data = body.encode() if isinstance(body, str) else body
-                self.send_response(status)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve(Handler)
 
 
 async def test_a_denied_role_is_offered_an_external_id_and_told_why(world, monkeypatch):
