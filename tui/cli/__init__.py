@@ -8,7 +8,6 @@ never loads the parser. Commands live in one module per group (``roles``,
 ``sessions``, ``app``), registered in ``parser``.
 """
 
-
 import sys
 
 PROG = "rolecall"

@@ -1,7 +1,6 @@
 """The cache-hit fast path for ``process``, ``env`` and ``exec`` (and ``keys process``):
 standard library only."""
 
-
 import json
 import sys
 
