@@ -1,0 +1,35 @@
+"""Children's environments: the one builder of the environment of every process rolecall
+starts (``exec``, ``shell``, ``run`` targets, ``exec --server``'s child, ``mfa_process``
+and ``ROLECALL_MFA_PROMPT`` commands, ``git``, the browser).
+
+A child gets the parent's environment minus every variable that carries or points at AWS
+credentials (so a child never inherits another role's keys, profile or credential
+endpoint), plus exactly what that child is meant to have. Standard library only (``exec``
+on the fast path builds its child's environment here).
+"""
+
+import os
+from collections.abc import Mapping
+
+# Every variable botocore (or another SDK) reads credentials from or is pointed at them by.
+CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+    "AWS_ACCESS_KEY", "AWS_SECRET_KEY",  # the older names some SDKs still read
+    "AWS_CREDENTIAL_EXPIRATION", "AWS_SESSION_EXPIRATION",
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE",
+)
+
+
+def environ(extra: Mapping[str, str] | None = None,
+            base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child: ``base`` (default this process's) minus every
+    credential-bearing variable, plus ``extra``."""
+    env = dict(os.environ if base is None else base)
+    for name in CREDENTIAL_VARIABLES:
+        env.pop(name, None)
+    if extra:
+        env.update(extra)
+    return env

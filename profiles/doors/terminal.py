@@ -1,0 +1,46 @@
+"""Text to a terminal: the one function that renders outside text (names from the AWS
+files and the catalog, AWS and portal answers, CloudTrail fields, policy text, file
+names, git's output) for a terminal, CLI and board alike.
+
+Anything a terminal would act on, or that hides or reorders what is shown, is spelled
+out instead of passed: C0 and C1 controls, DEL (so no ESC sequence: no OSC 0 title, no
+OSC 52 clipboard, no SGR), line and paragraph separators, bidi controls (U+202A..U+202E,
+U+2066..U+2069, U+200E/F, U+061C), zero-width and other format characters, surrogates
+and unassigned code points. Bytes that are not UTF-8 show as ``\\xNN``. Standard
+library only (the fast paths print through it).
+"""
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def shown(text: object, limit: int | None = None) -> str:
+    """``text`` on one line, every non-printable character escaped (``\\x1b``,
+    ``\\u202e``); longer than ``limit`` characters, cut with ``...``. ``bytes`` are
+    decoded as UTF-8, undecodable bytes shown as ``\\xNN``."""
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", "backslashreplace")
+    elif not isinstance(text, str):
+        text = str(text)
+    if not text.isprintable():
+        # str.isprintable is false exactly for categories Cc, Cf, Cs, Co, Cn, Zl, Zp and
+        # Zs other than the space: every control, format and separator character
+        text = "".join(c if c.isprintable() else _escape(c) for c in text)
+    if limit is not None and len(text) > limit:
+        text = text[:max(limit - 3, 0)] + "..."
+    return text
+
+
+def lines(text: object, limit: int | None = None) -> list[str]:
+    """Multi-line outside text (a policy, a command's output) as lines, each shown."""
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", "backslashreplace")
+    return [shown(line, limit) for line in str(text).splitlines()]
+
+
+def safe(text: str) -> bool:
+    """Whether ``text`` reaches a terminal as it is (nothing to escape)."""
+    return text.isprintable()
