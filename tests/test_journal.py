@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from profiles.errors import ConfigError
 from profiles.ops import journal
 from profiles.ops.journal import Entry
 
@@ -145,7 +146,8 @@ def test_odd_files_are_never_written_through(tmp_path, kind):
     else:
         target.symlink_to(other)
     assert journal.record(entry(), tmp_path) is False  # never blocks, never raises
-    assert journal.entries(tmp_path) == []
+    with pytest.raises(ConfigError):  # read: one clear error (audit says it), never a wait
+        journal.entries(tmp_path)
     if kind == "symlink-to-file":
         assert other.read_text() == "keep\n"
     if kind == "dangling-symlink":

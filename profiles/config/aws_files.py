@@ -13,62 +13,12 @@ from __future__ import annotations
 
 import configparser
 import copy
-import errno
 import io
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from profiles.doors import statefiles
 from profiles.errors import ConfigError
-
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a fifo"),
-          (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
-
-
-def _kind(mode: int) -> str:
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
-
-
-def _is_devnull(st: os.stat_result) -> bool:
-    try:
-        null = os.stat(os.devnull)
-    except OSError:
-        return False
-    return stat.S_ISCHR(st.st_mode) and st.st_rdev == null.st_rdev
-
-
-def read_bytes(path: Path) -> bytes | None:
-    """The file's bytes; None when it does not exist. ``/dev/null`` reads as empty (the
-    usual way to say "no file"); any other non-regular file is refused before it is
-    opened, and opened without blocking in case it was swapped in between."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None  # missing, or a dangling symlink: botocore ignores both
-    except OSError as exc:
-        raise _unreadable(path, exc) from None
-    if not stat.S_ISREG(st.st_mode):
-        if _is_devnull(st):
-            return b""
-        raise ConfigError(f"{path} is {_kind(st.st_mode)}, not a file",
-                          fix="point the variable at a regular file, or remove it")
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise _unreadable(path, exc) from None
-    with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise ConfigError(f"{path} is {_kind(mode)}, not a file")
-        return handle.read()
-
-
-def _unreadable(path: Path, exc: OSError) -> ConfigError:
-    why = "a symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or "unreadable")
-    return ConfigError(f"cannot read {path}: {why}", fix="check the file and its permissions")
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -94,7 +44,7 @@ def parse(path: Path) -> dict[str, dict]:
     one level of nesting), or ``{}`` for a missing file."""
     from botocore.configloader import _parse_nested  # the nesting rule, as botocore has it
 
-    data = read_bytes(path)
+    data = statefiles.read_bytes(path, dangling_ok=True, devnull_ok=True)  # as botocore
     if not data:
         return {}
     try:

@@ -11,10 +11,10 @@ import tomllib
 from dataclasses import replace
 from pathlib import Path
 
-from profiles.config import aws_files
 from profiles.config import tags as session_tags
 from profiles.config.sso_roles import check_template
 from profiles.config.text import check_name, check_region, check_value
+from profiles.doors import statefiles
 from profiles.durations import MAX_DURATION, MFA_SESSION_MAX, MIN_DURATION, parse_duration
 from profiles.errors import ConfigError, UsageError
 from profiles.model import MFA_MODES, ROLE_ARN, Account, Role, Settings
@@ -95,7 +95,7 @@ def check_session_name(value: str, where: str, key: str) -> str:
 
 def read(path: Path) -> dict:
     """The catalog's tables, or ``{}`` when there is none."""
-    data = aws_files.read_bytes(path)
+    data = statefiles.read_bytes(path, dangling_ok=True, devnull_ok=True)
     if data is None:
         return {}
     try:

@@ -26,7 +26,8 @@ from pathlib import Path
 from profiles import paths
 from profiles.config import inventory
 from profiles.config.sso_roles import SsoSession
-from profiles.errors import ConfigError
+from profiles.doors import statefiles
+from profiles.errors import ConfigError, RolecallError
 from profiles.estate import roster
 from profiles.model import Account, Base, Role, Settings
 
@@ -147,7 +148,7 @@ def read(config_file: Path | None = None, credentials_file: Path | None = None,
     files = _files(config_file, credentials_file, catalog, state_dir)
     path = (state_dir or paths.state_dir()) / NAME
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(statefiles.read_bytes(path) or b"null")  # a fifo: refused, no wait
         if data.get("version") != VERSION or data.get("stamp") != file_stamp(files):
             return None
         return _from_json(data, files)
@@ -167,12 +168,9 @@ def load(config_file: Path | None = None, credentials_file: Path | None = None,
     before = file_stamp(files)
     inv = inventory.load(*files)
     if before == file_stamp(files) and _settled(before):
-        # lazy: planning (and the cache) only when the snapshot is rebuilt: a hit needs neither
-        from profiles.sessions.cache import write_private
-
         try:
             directory = paths.ensure_private_dir(state_dir or paths.state_dir())
-            write_private(directory / NAME, _to_json(inv, before), durable=False)
-        except OSError:
-            pass  # a read-only state dir costs speed, not correctness
+            statefiles.write_private(directory / NAME, _to_json(inv, before), durable=False)
+        except (OSError, RolecallError):
+            pass  # a read-only state dir (or a fifo in the snapshot's place) costs speed only
     return inv

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from profiles import paths
+from profiles.doors import statefiles
 from profiles.errors import FileWriteError, KeyringError, RolecallError, UsageError
 from profiles.model import parse_iso
 from profiles.sessions.fastpath import SECRET_SERVICE
@@ -135,11 +136,8 @@ class KeyStore:
 
     def entries(self) -> dict[str, dict]:
         """The index: name -> non-secret facts (a missing or broken one reads empty)."""
-        try:
-            data = json.loads(self.index_path.read_bytes())
-            keys = data["keys"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return {}
+        data = statefiles.read_json(self.index_path)  # a fifo there: refused, never waited on
+        keys = data.get("keys") if isinstance(data, dict) else None
         return {n: e for n, e in keys.items() if isinstance(e, dict) and NAME.fullmatch(n)} \
             if isinstance(keys, dict) else {}
 
@@ -153,14 +151,11 @@ class KeyStore:
                         mode=0o600)
 
     def _update(self, change) -> None:
-        # lazy: the session cache (and keyring) only when the index is written
-        from profiles.sessions.cache import write_private
-
         try:
             with self.lock():
                 data = {"version": 1, "keys": self.entries()}
                 change(data["keys"])
-                write_private(self.index_path, json.dumps(data, indent=1).encode())
+                statefiles.write_private(self.index_path, json.dumps(data, indent=1).encode())
         except OSError as exc:
             raise FileWriteError(f"cannot write the keys index {self.index_path}: {exc}") \
                 from None

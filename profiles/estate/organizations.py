@@ -22,6 +22,7 @@ from pathlib import Path
 
 from profiles.config import catalog as toml_catalog
 from profiles.config.inventory import Inventory
+from profiles.doors import statefiles
 from profiles.errors import AwsError, ConfigError, FileWriteError, UsageError
 from profiles.estate import clients
 from profiles.estate.roster import clean
@@ -156,11 +157,8 @@ def tables(catalog: Path) -> set[tuple[str, str]]:
 
 def write(catalog: Path, proposals: list[Proposal]) -> int:
     """Append the new proposals to ``catalog`` (created if missing); how many roles."""
-    # lazy: filelock and the file readers only when writing
+    # lazy: filelock only when writing
     from filelock import FileLock
-
-    from profiles.config.aws_files import read_bytes
-    from profiles.sessions.cache import write_private
 
     new = [p for p in proposals if p.known is None]
     if not new:
@@ -174,7 +172,7 @@ def write(catalog: Path, proposals: list[Proposal]) -> int:
             mode = None
         if mode is not None and not stat.S_ISREG(mode):
             raise FileWriteError(f"cannot write {catalog}: it is not a regular file")
-        before = read_bytes(target) or b""
+        before = statefiles.read_bytes(target) or b""
         try:
             text = before.decode("utf-8")
             current = tomllib.loads(text) if text else {}
@@ -194,7 +192,7 @@ def write(catalog: Path, proposals: list[Proposal]) -> int:
         if not _tables(current) <= _tables(after) or not merged.startswith(text):
             raise ConfigError(f"{catalog}: merging would change what is there")
         try:
-            write_private(target, merged.encode("utf-8"))
+            statefiles.write_private(target, merged.encode("utf-8"))
             os.chmod(target, mode & 0o777 if mode is not None else 0o600)
         except OSError as exc:
             raise FileWriteError(f"cannot write {catalog}: {exc.strerror or exc}") from None

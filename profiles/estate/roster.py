@@ -18,6 +18,7 @@ from pathlib import Path
 
 from profiles import paths
 from profiles.config.text import UNSAFE
+from profiles.doors import statefiles
 
 NAME = "sso-roles.json"
 VERSION = 1
@@ -67,13 +68,12 @@ def path(state_dir: Path | None = None) -> Path:
 
 
 def read(file: Path) -> dict[str, Found]:
-    """Every session's listing; a missing, unreadable or malformed roster reads as empty
-    (it is a cache: `rolecall sso sync` rebuilds it)."""
-    try:
-        data = json.loads(file.read_bytes())
-        sessions = data["sessions"] if data.get("version") == VERSION else {}
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return {}
+    """Every session's listing; a missing or malformed roster reads as empty (it is a
+    cache: `rolecall sso sync` rebuilds it). A fifo, device or directory in its place is
+    refused (ConfigError), never waited on: the roles it names would vanish unsaid."""
+    data = statefiles.read_json(file)
+    current = isinstance(data, dict) and data.get("version") == VERSION
+    sessions = data.get("sessions") if current else {}  # type: ignore[union-attr]
     out: dict[str, Found] = {}
     for name, raw in sessions.items() if isinstance(sessions, dict) else ():
         try:
@@ -94,17 +94,15 @@ def _entry(found: Found) -> dict:
 
 
 def _change(file: Path, change) -> None:
-    # lazy: filelock and the private writer only when writing
+    # lazy: filelock only when writing
     from filelock import FileLock
-
-    from profiles.sessions.cache import write_private
 
     paths.ensure_private_dir(file.parent)
     with FileLock(str(file) + ".lock", mode=0o600, timeout=30):
         current = {name: _entry(found) for name, found in read(file).items()}
         change(current)
         data = {"version": VERSION, "sessions": current}
-        write_private(file, json.dumps(data, separators=(",", ":")).encode())
+        statefiles.write_private(file, json.dumps(data, separators=(",", ":")).encode())
 
 
 def save(file: Path, session: str, found: Found) -> None:

@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from profiles import paths
-from profiles.config.aws_files import read_bytes
+from profiles.doors import statefiles
 from profiles.errors import AwsError, ConfigError, FileWriteError
-from profiles.sessions.cache import write_private
 from profiles.sessions.keyring_store import KeyringStore
 
 if TYPE_CHECKING:
@@ -201,7 +200,7 @@ def read_cli_cache(session: SsoSession) -> Token | None:
     """The AWS CLI's token for ``session``, if its file is a readable regular file."""
     file = cli_cache_file(session)
     try:
-        data = read_bytes(file)
+        data = statefiles.read_bytes(file, dangling_ok=True)  # the AWS CLI's file: as it reads
         return Token.from_json(json.loads(data), str(file)) if data else None
     except (ConfigError, ValueError):
         return None
@@ -223,7 +222,7 @@ def write_cli_cache(session: SsoSession, token: Token) -> Path:
         raise FileWriteError(f"cannot write {file}: it is not a regular file",
                              fix="remove it, then log in again with --share")
     try:
-        write_private(target, json.dumps(token.to_json(session), indent=2).encode())
+        statefiles.write_private(target, json.dumps(token.to_json(session), indent=2).encode())
     except OSError as exc:
         raise FileWriteError(f"cannot write {file}: {exc.strerror or exc}") from None
     return file

@@ -9,15 +9,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from profiles import paths
+from profiles.doors import statefiles
 from profiles.errors import RolecallError, UsageError
 from profiles.ops.renewal import Renewer
 from profiles.ops.server import CredentialServer, EndpointError, new_token, reachable
-from profiles.sessions.cache import write_private
 
 NAME = "endpoint.json"
 MAX_SIZE = 4096
@@ -51,16 +50,14 @@ def read(where: Path | None = None) -> Endpoint | None:
     or the file is not a small regular file of this user holding what rolecall writes."""
     target = where or path()
     try:
-        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+        fd, info = statefiles.open_regular(target, follow=False)
+    except (OSError, ValueError, RolecallError):  # missing, a symlink, a fifo: none
         return None
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or \
-                info.st_size > MAX_SIZE:
+        if info.st_uid != os.getuid() or info.st_size > MAX_SIZE:
             return None
-        data = json.loads(os.read(fd, MAX_SIZE))
-    except (OSError, ValueError):
+        data = json.loads(statefiles.read_all(fd, info, MAX_SIZE, target))
+    except (OSError, ValueError, RolecallError):
         return None
     finally:
         os.close(fd)
@@ -78,7 +75,7 @@ def write(endpoint: Endpoint, where: Path | None = None) -> Path:
     target = where or path()
     paths.ensure_private_dir(target.parent)
     data = {"port": endpoint.port, "token": endpoint.token, "pid": endpoint.pid}
-    write_private(target, json.dumps(data).encode() + b"\n", durable=False)
+    statefiles.write_private(target, json.dumps(data).encode() + b"\n", durable=False)
     return target
 
 
@@ -101,6 +98,9 @@ def open_shared(renewer: Renewer, port: int | None = None) -> CredentialServer:
         server = CredentialServer(renewer, token=token)  # the last port is taken: any
     try:
         write(Endpoint(server.port, token, os.getpid()))
+    except RolecallError:  # a fifo or directory in the record's place: said as it is
+        server.server_close()
+        raise
     except OSError as exc:
         server.server_close()
         raise RolecallError(f"cannot record the endpoint in {path()}: {exc.strerror or exc}",

@@ -9,27 +9,24 @@ and outcomes only. A journal that cannot be written never fails the call it reco
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import itertools
 import json
 import os
 import socket
-import stat
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from profiles import paths
+from profiles.doors import statefiles
 from profiles.errors import RolecallError
 
 NAME = "journal.jsonl"
 ROTATE_AT = 10 * 1024 * 1024
 VIAS = ("cli", "board", "run", "serve", "process")
 RESULTS = ("ok", "denied", "error")
-_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 @dataclass(frozen=True)
@@ -136,15 +133,6 @@ def now_iso(clock: float | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _open_append(target: Path) -> int:
-    """An append descriptor on a regular file (never a symlink, fifo or device)."""
-    fd = os.open(target, _FLAGS, 0o600)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OSError(f"{target} is not a regular file")
-    return fd
-
-
 def _rotate(target: Path, fd: int) -> None:
     """Move a full journal aside (keeping one old file), once, under a lock beside it."""
     # lazy: filelock only when the journal is full (every assumption records)
@@ -172,12 +160,12 @@ def record(entry: Entry, state_dir: Path | None = None) -> bool:
     try:
         directory = paths.ensure_private_dir(state_dir or paths.state_dir())
         target = directory / NAME
-        fd = _open_append(target)
+        fd = statefiles.open_append(target)
         try:
             if os.fstat(fd).st_size >= ROTATE_AT:
                 _rotate(target, fd)
                 os.close(fd)
-                fd = _open_append(target)
+                fd = statefiles.open_append(target)
             os.write(fd, line)  # one write of one whole line: O_APPEND keeps it whole
         finally:
             os.close(fd)
@@ -186,16 +174,15 @@ def record(entry: Entry, state_dir: Path | None = None) -> bool:
     return True
 
 
-def _lines(target: Path) -> Iterator[bytes]:
-    with contextlib.suppress(OSError):
-        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        with os.fdopen(fd, "rb") as handle:
-            if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                yield from handle
+def _lines(target: Path) -> list[bytes]:
+    """The file's lines; none when it is missing. A fifo, device, directory or symlink
+    in its place is refused (ConfigError), never waited on."""
+    return (statefiles.read_bytes(target, follow=False) or b"").splitlines()
 
 
 def entries(state_dir: Path | None = None) -> list[Entry]:
-    """Every readable entry, the old file's first, in the order written."""
+    """Every readable entry, the old file's first, in the order written (a journal that
+    is not a regular file: ConfigError)."""
     target = path(state_dir)
     out: list[Entry] = []
     for source in (target.with_name(NAME + ".1"), target):

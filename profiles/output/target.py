@@ -22,14 +22,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from profiles.doors import statefiles
 from profiles.errors import FileWriteError, UsageError
 
 LOCK_TIMEOUT = 30.0
 STALE_AFTER = 600.0  # a temp file this old belongs to no live writer (they live < 1 s)
 _KINDS = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
           stat.S_IFIFO: "a fifo", stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a directory"}
-_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-               | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
 _CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
                  | getattr(os, "O_CLOEXEC", 0))
 
@@ -75,22 +74,18 @@ def read(target: Path, shown: Path | None = None) -> str:
     """The file's text exactly as stored (UTF-8, line endings untranslated); "" if it
     does not exist. Never blocks: opened non-blocking, then checked to be regular."""
     try:
-        fd = os.open(target, _READ_FLAGS)
+        fd, st = statefiles.open_regular(target, follow=False)  # never blocks: see the door
     except FileNotFoundError:
         return ""
+    except statefiles.NotRegular as exc:
+        raise _not_regular(shown or target, target, exc.mode) from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # swapped for a link since resolve()
             raise UsageError(f"{target} changed into a symlink while rolecall read it",
                              fix="try again") from None
         raise FileWriteError(f"cannot read {target}: {exc.strerror}") from None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise _not_regular(shown or target, target, st.st_mode)
-        chunks = []
-        while chunk := os.read(fd, max(st.st_size, 65536)):
-            chunks.append(chunk)
-        return b"".join(chunks).decode("utf-8")
+        return statefiles.read_all(fd, st, path=target).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FileWriteError(f"cannot read {target}: it is not UTF-8 text ({exc.reason} "
                              f"at byte {exc.start})") from None

@@ -9,14 +9,12 @@ only, said once, when no secure backend exists).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 import threading
 from pathlib import Path
 
 from profiles import paths
+from profiles.doors import statefiles
 from profiles.errors import FileWriteError
 from profiles.model import Credentials, Session
 from profiles.sessions.fastpath import SECRET_SERVICE
@@ -24,24 +22,6 @@ from profiles.sessions.keyring_store import KeyringStore
 
 INDEX_NAME = "sessions.json"
 INDEX_VERSION = 2  # 2: every indexed Secret Service item carries rolecall's schema
-
-
-def write_private(path: Path, data: bytes, durable: bool = True) -> None:
-    """Atomically replace ``path`` with ``data``, mode 0600 (temp file, fsync, rename).
-    ``durable=False`` skips the fsync, for caches that may be lost but never torn."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(data)
-            handle.flush()
-            if durable:
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 class SessionCache:
@@ -99,11 +79,13 @@ class SessionCache:
         if self.memory_only:
             with self._index_lock:  # a copy: another thread may be changing it
                 return {**self._memory_index, "sessions": dict(self._memory_index["sessions"])}
-        try:
-            data = json.loads(self.index_path.read_bytes())
-        except (FileNotFoundError, NotADirectoryError):
+        # A fifo, directory or dangling link there is refused (exit 2), never waited on.
+        raw = statefiles.read_bytes(self.index_path)
+        if raw is None:
             return {"version": INDEX_VERSION, "sessions": {}}
-        except (OSError, ValueError):
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
             self.warning = f"session index {self.index_path} was unreadable; starting afresh"
             return {"version": INDEX_VERSION, "sessions": {}}
         if not isinstance(data, dict) or not isinstance(data.get("sessions"), dict):
@@ -124,8 +106,8 @@ class SessionCache:
                 data = self.read_index()
                 self._adopt(data)
                 change(data)
-                write_private(self.index_path, json.dumps(data, indent=1).encode(),
-                              durable=False)
+                statefiles.write_private(self.index_path, json.dumps(data, indent=1).encode(),
+                                         durable=False)
         except OSError as exc:
             raise FileWriteError(f"cannot write session index {self.index_path}: {exc}") from None
 

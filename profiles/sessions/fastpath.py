@@ -18,6 +18,8 @@ import re
 import time
 
 from profiles import xdg
+from profiles.doors import statefiles
+from profiles.errors import ConfigError
 
 # botocore refreshes credential_process credentials once fewer than 15 minutes remain
 # (its advisory refresh); a session handed to it keeps a minute more, or every request
@@ -82,12 +84,16 @@ def stamp(config_file: str | None = None, catalog_file: str | None = None,
     # in). Only then does it count: otherwise every `write` would spoil every stamp.
     credentials = os.path.abspath(_path("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"))
     try:
-        with open(credentials, "rb") as handle:
-            if _shapes_roles(handle.read()):
-                st = os.fstat(handle.fileno())
-                parts.append(f"{credentials}:{st.st_mtime_ns}:{st.st_size}")
+        fd, st = statefiles.open_regular(credentials)  # never blocks on a fifo there
+    except (OSError, ValueError, ConfigError):
+        return "|".join(parts)  # nothing readable: the full path judges it
+    try:
+        if _shapes_roles(statefiles.read_all(fd, st)):
+            parts.append(f"{credentials}:{st.st_mtime_ns}:{st.st_size}")
     except OSError:
         pass
+    finally:
+        os.close(fd)
     return "|".join(parts)
 
 
@@ -199,10 +205,11 @@ def lookup(role: str, now: float | None = None,
 
 def _lookup(role: str, now: float, min_left: float) -> tuple[dict, dict] | None:
     try:
-        with open(os.path.join(_state_dir(), "sessions.json"), "rb") as handle:
-            index = json.load(handle)
+        # Through the door: a fifo or device there is refused at once, never waited on.
+        index = json.loads(statefiles.read_bytes(os.path.join(_state_dir(), "sessions.json"))
+                           or b"null")
         sessions = index["sessions"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, ConfigError):
         return None
     if not isinstance(sessions, dict):
         return None

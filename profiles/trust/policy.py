@@ -162,6 +162,9 @@ def load_json(text: str | bytes) -> object:
                           fix="check the quotes, commas and brackets there") from None
     except RecursionError:
         raise PolicyError("nested too deeply: not a policy") from None
+    except ValueError:  # int() refuses a number of more than 4,300 digits
+        raise PolicyError("a number too long to read (over 4,300 digits): not a policy",
+                          fix="check the numbers in the policy") from None
 
 
 def parse(document: object, kind: str = "trust") -> Policy:

@@ -5,13 +5,13 @@ on a fifo or device, and no more than a policy could be."""
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from profiles.doors import statefiles
+from profiles.doors.terminal import shown
 from profiles.trust.policy import MAX_BYTES, Policy, PolicyError, load_json, parse
-from profiles.trust.text import shown
 
 
 @dataclass(frozen=True)
@@ -28,17 +28,17 @@ def _read(path: Path) -> bytes:
         except (OSError, AttributeError, ValueError) as exc:
             raise PolicyError(f"cannot read standard input: {exc}") from None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        fd, _ = statefiles.open_regular(path)  # a fifo or device: refused, never waited on
     except FileNotFoundError:
         raise PolicyError(f"{shown(path)}: no such file") from None
+    except statefiles.NotRegular:
+        raise PolicyError(f"{shown(path)}: not a regular file",
+                          fix="give a JSON file holding the trust policy") from None
     except OSError as exc:
         raise PolicyError(f"{shown(path)}: cannot read: {exc.strerror}") from None
     except ValueError:  # a NUL in the name (argv cannot hold one; an in-process caller can)
         raise PolicyError(f"{shown(path)}: not a file name (it holds a NUL)") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise PolicyError(f"{shown(path)}: not a regular file",
-                              fix="give a JSON file holding the trust policy")
         chunks, size = [], 0
         while size <= MAX_BYTES and (chunk := os.read(fd, 1 << 16)):
             chunks.append(chunk)
