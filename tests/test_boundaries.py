@@ -80,7 +80,9 @@ def test_the_hot_path_modules_import_only_the_standard_library_and_jeepney():
         assert top(found) - allowed <= {"profiles"}, module
         assert {m for m in found if m.startswith("profiles")} <= {"profiles.errors"}, module
     own = {"profiles.sessions", "profiles.sessions.fastpath", "profiles.output",
-           "profiles.output.environment", "tui.cli.child", "tui.cli.fast"}
+           "profiles.output.environment", "tui.cli.child", "tui.cli.fast",
+           "profiles.doors.terminal"}
+    assert imports(ROOT / "profiles" / "doors" / "terminal.py") == set()  # nothing at all
     slow = {"tui.cli.parser", "profiles.errors", "tui.cli.prompt"}  # after a miss only
     for name in ("__init__.py", "fast.py", "child.py"):
         found = imports(ROOT / "tui" / "cli" / name)

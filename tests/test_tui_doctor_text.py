@@ -10,10 +10,10 @@ import os
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from profiles.doors.terminal import shown
 from profiles.errors import AwsError
 from profiles.trust.checks import Check
 from profiles.trust.doctor import Hop, Report
-from profiles.trust.text import shown
 from tests.test_tui_doctor import SMALL, app_for, fits, plain, text_of
 from tests.tui_world import Clock, flat, organisation, until
 from tui.screens import doctor as page_module

@@ -111,7 +111,7 @@ def key_parts(role: Role, settings: Settings) -> tuple[str, ...]:
     return ("tags", json.dumps([identity, role.tags, sorted(role.transitive_tag_keys)]))
 
 
-def shown(tags: tuple[tuple[str, str], ...], transitive: tuple[str, ...]) -> str:
+def label(tags: tuple[tuple[str, str], ...], transitive: tuple[str, ...]) -> str:
     """``key=value`` pairs, a transitive one marked ``(transitive)``: for the detail pane."""
     passed = {key.lower() for key in transitive}
     return ", ".join(f"{k}={v}" + (" (transitive)" if k.lower() in passed else "")

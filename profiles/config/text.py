@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from profiles.doors.terminal import shown
 from profiles.errors import ConfigError
 
 # Every code point of Unicode categories Cc, Cf, Zl, Zp and Cs (NUL, CR, LF, TAB, NEL
@@ -22,17 +23,12 @@ UNSAFE = re.compile(
 REGION = re.compile(r"(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)")
 
 
-def shown(name: str) -> str:
-    """A name as it may be printed: quoted, with any unsafe character escaped."""
-    return ascii(name) if UNSAFE.search(name) else repr(name)
-
-
 def check_name(name: str, file: object, what: str) -> None:
     """Refuse a profile, role or account name with an unsafe character (the name is
     shown escaped: it is the only way to point at it, and a name is no secret)."""
     if UNSAFE.search(name):
         raise ConfigError(
-            f"{file}: {what} {ascii(name)} contains a control or line-separator character",
+            f"{file}: {what} '{shown(name)}' contains a control or line-separator character",
             fix="rename it using printable characters only")
 
 

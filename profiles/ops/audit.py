@@ -18,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from profiles.config.text import REGION, shown
+from profiles.config.text import REGION
+from profiles.doors.terminal import shown
 from profiles.durations import parse_duration
 from profiles.errors import ConfigError, KeyringError, RolecallError, UsageError
 from profiles.model import ROLE_ARN, Role
@@ -210,7 +211,7 @@ def _region(ws, reader: str) -> str:
 
 def check_region(region: str) -> str:
     if not REGION.fullmatch(region):
-        raise UsageError(f"invalid --region {shown(region)}",
+        raise UsageError(f"invalid --region '{shown(region)}'",
                          fix="use a region name such as us-east-1 or eu-west-1")
     return region
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from profiles.doors.terminal import shown
 from profiles.durations import CHAIN_CAP, format_duration
 from profiles.trust.context import Tri, all3, any3, not3
 from profiles.trust.evaluate import (
@@ -17,7 +18,6 @@ from profiles.trust.evaluate import (
 )
 from profiles.trust.gather import ORG_KEYS, HopFacts
 from profiles.trust.policy import PolicyError, parse
-from profiles.trust.text import shown
 
 ACTION = "sts:AssumeRole"
 RESULT = {True: "pass", False: "fail", None: "unknown"}

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from profiles.doors.terminal import shown
 from profiles.durations import format_duration
 from profiles.trust.conditions import POSITIVE_STRING, like
 from profiles.trust.policy import Condition, Policy, Statement
-from profiles.trust.text import shown
 
 LEVELS = ("info", "warn", "high", "critical")
 CALLER_KEYS = ("aws:principalorgid", "aws:principalaccount", "aws:principalarn",

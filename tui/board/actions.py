@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from textual.app import SuspendNotSupported
 
 from profiles import paths
+from profiles.doors.terminal import block, shown
 from profiles.durations import format_countdown
 from profiles.errors import RolecallError, UsageError
 from profiles.output import environment
@@ -274,9 +275,10 @@ class RoleActions(Jobs):
         """Suspend the TUI, run $SHELL with the session, come back when it exits."""
         try:
             with self.app.suspend():
-                print(f"rolecall: shell with {name}; exit to return to the board", flush=True)
+                print(f"rolecall: shell with {shown(name)}; exit to return to the board",
+                      flush=True)
                 if self.rc.hints.shell:
-                    print(self.rc.hints.shell, flush=True)
+                    print(block(self.rc.hints.shell), flush=True)
                 status = run_shell(variables)
         except SuspendNotSupported:
             self.rc.say("this terminal cannot suspend the TUI", title="shell",

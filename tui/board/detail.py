@@ -19,7 +19,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from profiles.config.tags import shown
+from profiles.config.tags import label as tags_label
+from profiles.doors.terminal import shown
 from profiles.durations import format_countdown
 from profiles.model import iso, session_state
 from tui.board.columns import chain_text
@@ -231,7 +232,7 @@ def tagging_rows(role: Role | None, session: Session | None) -> list[tuple[str, 
     elif role.source_identity:
         rows.append(("identity", Text(f"{role.source_identity} (set when assumed)")))
     if role.tags:
-        rows.append(("tags", Text(shown(role.tags, role.transitive_tag_keys))))
+        rows.append(("tags", Text(shown(tags_label(role.tags, role.transitive_tag_keys)))))
     return rows
 
 

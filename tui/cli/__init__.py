@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
 def _report(exc: Exception) -> int:
     """One ``rolecall: ...`` line (and ``  fix: ...`` lines) for ``exc``; its exit status."""
     # lazy: error paths only: kept off the hot path
+    from profiles.doors.terminal import shown
     from profiles.errors import RolecallError
-    from tui.cli.prompt import printable
 
     if isinstance(exc, RolecallError):
         message, fix, code = exc.message, exc.fix, exc.exit_code
@@ -78,9 +78,11 @@ def _report(exc: Exception) -> int:
     else:
         message, code = f"internal error: {type(exc).__name__}: {exc}", 1
         fix = "run again with --debug and report the traceback"
-    lines = [f"{PROG}: {printable(str(message))}"]
-    lines += [f"  fix: {printable(line)}" for line in (fix or "").splitlines() if line]
-    print("\n".join(lines), file=sys.stderr)
+    # Every part through the terminal door: a message may quote a file name, an AWS
+    # answer or a name from a shared config. A fix's own lines stay lines.
+    print(f"{PROG}: {shown(message)}",
+          *[f"  fix: {shown(line)}" for line in (fix or "").split("\n") if line],
+          sep="\n", file=sys.stderr)
     return code
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from profiles.doors.terminal import shown
 from profiles.errors import UsageError
 from tui.cli import common
 from tui.cli.parser import Commands
-from tui.cli.prompt import printable
 
 
 def _account(ws, account_id: str) -> str:
@@ -32,8 +32,8 @@ def journal(ns: argparse.Namespace) -> int:
         common.dump({"entries": [audit.entry_json(e) for e in found]})
         return 0
     if not found:
-        print("no journal entries" + (f" since {ns.since}" if ns.since else "")
-              + (f" for {printable(ns.role)}" if ns.role else ""))
+        print("no journal entries" + (f" since {shown(ns.since)}" if ns.since else "")
+              + (f" for {shown(ns.role)}" if ns.role else ""))
         return 0
     rows = [("TIME (UTC)", "ACTION", "ROLE", "ACCOUNT", "SESSION NAME", "RESULT", "VIA")]
     rows += [(e.time, e.action, e.role, _account(ws, e.account_id), e.session_name or "-",
@@ -69,14 +69,14 @@ def cloudtrail(ns: argparse.Namespace) -> int:
             unknown = sum(not e.known for e in trail.events)
             where = ", ".join(f"{_account(ws, a)} ({r}) through {via}"
                               for a, r, via in trail.read)
-            print(f"{len(trail.events)} AssumeRole events, {unknown} not in this machine's "
-                  f"journal; read in {printable(where)}")
+            print(f"{len(trail.events)} AssumeRole events, {unknown:d} not in this machine's "
+                  f"journal; read in {shown(where)}")
     for note in trail.notes:
-        print(f"rolecall: note: {printable(note)}", file=sys.stderr)
+        print(f"rolecall: note: {shown(note)}", file=sys.stderr)
     for failure in trail.failures:
-        print(f"rolecall: {printable(failure.message)}", file=sys.stderr)
+        print(f"rolecall: {shown(failure.message)}", file=sys.stderr)
         if failure.fix:
-            print(f"  fix: {printable(failure.fix)}", file=sys.stderr)
+            print(f"  fix: {shown(failure.fix)}", file=sys.stderr)
     return 1 if trail.failures else 0
 
 

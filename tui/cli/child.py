@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 import sys
 
+from profiles.doors.terminal import shown
+
 
 def cannot_run(what: str, exc: BaseException, fix: str) -> int:
     """Report a child that did not start: 127 when not found, 126 otherwise (as env(1))."""
     missing = isinstance(exc, FileNotFoundError | NotADirectoryError)
     reason = "command not found" if missing else getattr(exc, "strerror", None) or str(exc)
-    print(f"rolecall: cannot run {what}: {reason}\n  fix: {fix}", file=sys.stderr)
+    print(f"rolecall: cannot run {shown(what)}: {shown(reason)}\n  fix: {shown(fix)}",
+          file=sys.stderr)
     return 127 if missing else 126
 
 

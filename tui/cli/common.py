@@ -7,7 +7,7 @@ import json
 import sys
 import unicodedata
 
-from tui.cli.prompt import printable
+from profiles.doors.terminal import shown
 
 
 def workspace(prompt: bool = True, via: str = "cli"):
@@ -45,7 +45,7 @@ def mfa_codes(given: list[str] | None) -> str | dict[str, str] | None:
     for item in given:
         serial, sep, code = item.rpartition("=")
         if not sep or not serial:
-            raise UsageError(f"--mfa-code {printable(item)}: with more than one code, name "
+            raise UsageError(f"--mfa-code {shown(item)}: with more than one code, name "
                              "each device", fix="--mfa-code SERIAL=123456 for each MFA serial")
         codes[serial] = code
     return codes
@@ -64,9 +64,9 @@ def notes(result) -> None:
     on its own line after it."""
     for note in result.notes:
         message, _, fix = note.partition("\n  fix: ")
-        print(f"rolecall: note: {printable(message)}", file=sys.stderr)
+        print(f"rolecall: note: {shown(message)}", file=sys.stderr)
         if fix:
-            print(f"  fix: {printable(fix)}", file=sys.stderr)
+            print(f"  fix: {shown(fix)}", file=sys.stderr)
 
 
 def session(ns: argparse.Namespace):
@@ -105,7 +105,7 @@ def cells(text: str) -> int:
 def table(rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> str:
     """Rows as aligned columns (two spaces apart; the last one unpadded), each cell's
     non-printable characters spelled out. Columns in ``right`` are right-aligned."""
-    rows = [tuple(printable(c) for c in row) for row in rows]
+    rows = [tuple(shown(c) for c in row) for row in rows]  # the terminal door, each cell
     widths = [max(cells(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for row in rows:

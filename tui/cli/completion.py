@@ -16,6 +16,7 @@ import argparse
 import shlex
 import sys
 
+from profiles.doors.terminal import safe
 from tui.cli.parser import AFTER_DASHES, AFTER_ROLE, Commands, Parser, build_parser
 
 SHELLS = ("bash", "zsh", "fish")
@@ -210,7 +211,8 @@ def complete(parser: argparse.ArgumentParser, shell: str, words: list[str]) -> s
         words, value_only = _bash_words(words)
     if words:
         words = [*words[:-1], _unquote(words[-1])]
-    found = candidates(parser, words)
+    # A candidate a terminal would act on (a name with an escape) is never offered.
+    found = [(w, about) for w, about in candidates(parser, words) if safe(w)]
     lines = []
     for word, about in found:
         if shell == "bash":

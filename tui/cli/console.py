@@ -7,10 +7,10 @@ import argparse
 import shlex
 import sys
 
+from profiles.doors.terminal import shown
 from profiles.errors import RolecallError, UsageError
 from tui.cli import common
 from tui.cli.parser import Commands
-from tui.cli.prompt import printable
 
 
 def _local(moment) -> str:
@@ -26,7 +26,7 @@ def cmd_console(ns: argparse.Namespace) -> int:
     if not ns.print and not handoff.graphical():
         raise UsageError("no graphical web browser here (no DISPLAY, WAYLAND_DISPLAY or "
                          "BROWSER)", fix="print the sign-in URL instead: rolecall console "
-                         f"{printable(shlex.quote(ns.role))} --print (it is a secret for 15 "
+                         f"{shown(shlex.quote(ns.role))} --print (it is a secret for 15 "
                          "minutes)")
     ws = common.workspace()
     found = console.signin(ws, ns.role, service=ns.service, region=ns.region,
@@ -38,16 +38,16 @@ def cmd_console(ns: argparse.Namespace) -> int:
     if found.chained:
         ends += " (AWS caps a role-chained session's console at 1 hour)"
     if ns.print:
-        print(found.url)  # what --print asks for: the secret, on stdout only
-        print(f"rolecall: sign-in URL for {printable(ns.role)} -> {found.destination}; it "
-              f"works once, within 15 minutes; {ends}", file=sys.stderr)
+        print(shown(found.url))  # what --print asks for: the secret, on stdout only
+        print(f"rolecall: sign-in URL for {shown(ns.role)} -> {shown(found.destination)}; "
+              f"it works once, within 15 minutes; {shown(ends)}", file=sys.stderr)
         return 0
     if not handoff.open_secret(found.url):
         raise RolecallError("the browser did not open the sign-in page",
                             fix=f"set BROWSER, or print the URL: rolecall console "
-                            f"{printable(ns.role)} --print")
-    print(f"rolecall: opened the AWS console for {printable(ns.role)} ({found.destination}); "
-          f"{ends}", file=sys.stderr)
+                            f"{shown(ns.role)} --print")
+    print(f"rolecall: opened the AWS console for {shown(ns.role)} "
+          f"({shown(found.destination)}); {shown(ends)}", file=sys.stderr)
     return 0
 
 

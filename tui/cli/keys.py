@@ -11,10 +11,11 @@ import os
 import sys
 import time
 
+from profiles.doors.terminal import shown
 from profiles.errors import UsageError
 from tui.cli import common
 from tui.cli.parser import Commands, Parser, _Subcommands
-from tui.cli.prompt import printable, read_hidden
+from tui.cli.prompt import read_hidden
 
 MAX_STDIN = 64 * 1024  # a pasted CSV or JSON is a few hundred bytes
 
@@ -44,8 +45,8 @@ def _read_keys(ns: argparse.Namespace):
                          fix=f"pipe them in: ... | rolecall keys add {ns.name} --stdin "
                          "(never as arguments)") from None
     try:
-        key_id = read_hidden(fd, f"Access key ID for {ns.name}: ")
-        secret = read_hidden(fd, f"Secret access key for {ns.name}: ")
+        key_id = read_hidden(fd, f"Access key ID for {shown(ns.name)}: ")
+        secret = read_hidden(fd, f"Secret access key for {shown(ns.name)}: ")
     finally:
         os.close(fd)
     return keys.check_pair(key_id, secret)
@@ -60,9 +61,10 @@ def cmd_add(ns: argparse.Namespace) -> int:
     pair = _read_keys(ns)
     entry = keys.add(store, ns.name, pair, verify=not ns.no_verify)
     who = entry.get("arn") or "not verified (--no-verify)"
-    print(f"added {ns.name}: {entry['key_id']} ({who})")
-    print(f"  use it: [profile {ns.name}] credential_process = rolecall keys process "
-          f"{ns.name}, or keys = \"{ns.name}\" on a catalog role", file=sys.stderr)
+    name = shown(ns.name)
+    print(f"added {name}: {shown(entry['key_id'])} ({shown(who)})")
+    print(f"  use it: [profile {name}] credential_process = rolecall keys process "
+          f"{name}, or keys = \"{name}\" on a catalog role", file=sys.stderr)
     return 0
 
 
@@ -122,11 +124,11 @@ def cmd_rm(ns: argparse.Namespace) -> int:
     store = _store()
     if ns.name not in store.entries() and not store.exists(ns.name):
         raise UsageError(f"no keys named {ns.name!r}", fix="see `rolecall keys list`")
-    if not ns.yes and not _confirm(f"Remove the keys {ns.name} from the keyring (the key "
+    if not ns.yes and not _confirm(f"Remove the keys {shown(ns.name)} from the keyring (the key "
                                    "stays active in IAM)? [y/N] "):
         raise UsageError(f"not removed: {ns.name}", fix="answer y, or pass --yes")
     store.remove(ns.name)
-    print(f"removed {ns.name} from the keyring (the key is still active in IAM: delete it "
+    print(f"removed {shown(ns.name)} from the keyring (the key is still active in IAM: delete it "
           "there, or rotate before removing)")
     return 0
 
@@ -137,8 +139,9 @@ def cmd_rotate(ns: argparse.Namespace) -> int:
 
     done = rotate(_store(), ns.name)
     for note in done.notes:
-        print(f"rolecall: note: {printable(note)}", file=sys.stderr)
-    print(f"rotated {ns.name}: {done.old} -> {done.new} ({done.arn}); the old key is deleted")
+        print(f"rolecall: note: {shown(note)}", file=sys.stderr)
+    print(f"rotated {shown(ns.name)}: {shown(done.old)} -> {shown(done.new)} "
+          f"({shown(done.arn)}); the old key is deleted")
     return 0
 
 

@@ -12,6 +12,7 @@ import argparse
 import difflib
 from collections.abc import Callable
 
+from profiles.doors.terminal import shown
 from profiles.errors import UsageError
 
 PROG = "rolecall"
@@ -86,7 +87,7 @@ class _Version(argparse.Action):
             version = metadata.version(PROG)
         except metadata.PackageNotFoundError:
             version = "(not installed)"
-        print(f"{PROG} {version}")
+        print(f"{PROG} {shown(version)}")
         parser.exit()
 
 

@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import os
 
+from profiles.doors.terminal import shown
 from profiles.errors import UsageError
 
 MAX_LINE = 1024
-
-
-def printable(text: str) -> str:
-    """``text`` with anything a terminal would act on (escapes, line breaks) spelled out."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def mfa_code(serial: str, role: str, *, cancel: int | None = None, intro: str = "") -> str:
@@ -30,7 +26,7 @@ def mfa_code(serial: str, role: str, *, cancel: int | None = None, intro: str = 
         raise UsageError(f"{role} needs an MFA code for {serial} and there is no terminal "
                          "to ask on", fix="pass --mfa-code 123456") from None
     try:
-        return read_hidden(fd, f"{intro}MFA code for {printable(serial)} ({printable(role)}): ",
+        return read_hidden(fd, f"{intro}MFA code for {shown(serial)} ({shown(role)}): ",
                            cancel)
     finally:
         os.close(fd)

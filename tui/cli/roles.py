@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from profiles.doors.terminal import shown
 from profiles.errors import UsageError
 from profiles.output.environment import FORMATS
 from tui.cli import common
@@ -25,8 +26,8 @@ def _no_roles() -> None:
     # lazy: the core when a command runs, not when the parser is built
     from profiles import paths
 
-    print(f"rolecall: no roles configured in {paths.aws_config_file()} or "
-          f"{paths.catalog_file()}\n"
+    print(f"rolecall: no roles configured in {shown(paths.aws_config_file())} or "
+          f"{shown(paths.catalog_file())}\n"
           "  fix: add a [profile NAME] with role_arn and source_profile to the AWS config, "
           "or a [roles.NAME] with role_arn and source to the catalog\n"
           "  fix: or try `rolecall demo`: a sandbox AWS on loopback with a ready-made "
@@ -84,9 +85,9 @@ def cmd_assume(ns: argparse.Namespace) -> int:
         })
         return 0
     origin = "cached" if result.cached[-1] else "new"
-    print(session.arn)
-    print(f"expires {_iso(session.expires_at)} "
-          f"({common.left(session.seconds_left(now))}, {origin})")
+    print(shown(session.arn))
+    print(f"expires {shown(_iso(session.expires_at))} "
+          f"({shown(common.left(session.seconds_left(now)))}, {origin})")
     return 0
 
 
@@ -154,7 +155,8 @@ def cmd_shell(ns: argparse.Namespace) -> int:
                          fix="exit that shell first, or pass --nest to open one inside it")
     ws, session = common.session(ns)
     shell, origin = _shell()
-    print(f"rolecall: shell with {ns.role} ({session.arn}); exit to return", file=sys.stderr)
+    print(f"rolecall: shell with {shown(ns.role)} ({shown(session.arn)}); exit to return",
+          file=sys.stderr)
     return spawn([shell], child_environ(ws.environment(ns.role, session)),
                  f"the shell {shell!r} (from {origin})",
                  "set SHELL to an installed shell, e.g. SHELL=/bin/sh")
@@ -167,8 +169,8 @@ def cmd_write(ns: argparse.Namespace) -> int:
     check_name(ns.as_name or ns.role)
     ws, session = common.session(ns)
     path = ws.write(ns.role, session, ns.as_name, force=ns.force)
-    print(f"wrote profile [{ns.as_name or ns.role}] to {path} "
-          f"(expires {_iso(session.expires_at)})")
+    print(f"wrote profile [{shown(ns.as_name or ns.role)}] to {shown(path)} "
+          f"(expires {shown(_iso(session.expires_at))})")
     return 0
 
 

@@ -16,6 +16,7 @@ import threading
 import time
 from typing import TextIO
 
+from profiles.doors.terminal import shown
 from profiles.ops.run.executor import Events
 from profiles.ops.run.results import (
     ASSUME_FAILED,
@@ -29,7 +30,6 @@ from profiles.ops.run.results import (
     TargetResult,
 )
 from tui.cli import common
-from tui.cli.prompt import printable
 
 MODES = ("prefix", "grouped", "quiet")
 STYLES = {OK: "green", FAILED: "red", ASSUME_FAILED: "red", TIMED_OUT: "red",
@@ -73,7 +73,7 @@ class Stream(Events):
         self.results = results
         self.out = out
         self.mode = mode
-        self.prefixes = [f"[{printable(r.target.role)}] ".encode() for r in results]
+        self.prefixes = [f"[{shown(r.target.role)}] ".encode() for r in results]
         self._next = 0  # grouped: the first target not yet written
         self._lock = threading.Lock()
 
@@ -93,7 +93,7 @@ class Stream(Events):
         """Target ``index``'s output at once, under a heading with its outcome."""
         result = self.results[index]
         data = result.output.data()
-        head = (f"== {printable(result.target.role)} ({printable(result.target.account)}): "
+        head = (f"== {shown(result.target.role)} ({shown(result.target.account)}): "
                 f"{result.label}, {_seconds(result, time.monotonic())}s ==\n")
         if result.output.dropped:
             head += f"(its first {result.output.dropped} bytes are not kept)\n"
@@ -232,19 +232,19 @@ def report(results: list[TargetResult], stream: TextIO) -> None:
     for result in bad:
         counts[result.label] = counts.get(result.label, 0) + 1
     lines = [f"rolecall: {len(bad)} of {len(results)} targets did not succeed: "
-             + ", ".join(f"{n} {label}" for label, n in counts.items())]
+             + ", ".join(f"{n:d} {shown(label)}" for label, n in counts.items())]
     skipped = [r for r in bad if r.status == SKIPPED]
     for result in bad:
         if result.status == SKIPPED:
             continue
         message, _, fix = (result.error or last_line(result)).partition("\n  fix: ")
-        lines.append(f"  {printable(result.target.role)}: {result.label}"
-                     + (f": {printable(message)}" if message else ""))
+        lines.append(f"  {shown(result.target.role)}: {shown(result.label)}"
+                     + (f": {shown(message)}" if message else ""))
         if fix:
-            lines.append(f"    fix: {printable(fix)}")
+            lines.append(f"    fix: {shown(fix)}")
     if skipped:
-        names = ", ".join(printable(r.target.role) for r in skipped[:5])
+        names = ", ".join(shown(r.target.role) for r in skipped[:5])
         more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-        lines.append(f"  skipped {names}{more}: {printable(skipped[0].error or 'stopped')}")
+        lines.append(f"  skipped {names}{more}: {shown(skipped[0].error or 'stopped')}")
     stream.write("\n".join(lines) + "\n")
     stream.flush()

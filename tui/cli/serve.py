@@ -20,10 +20,11 @@ import signal
 import sys
 import threading
 
+from profiles.doors.terminal import shown
 from profiles.errors import UsageError
 from tui.cli import common
 from tui.cli.parser import Commands
-from tui.cli.prompt import mfa_code, printable
+from tui.cli.prompt import mfa_code
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -64,7 +65,7 @@ class Printer:
         # lazy: the core when a command runs, not when the parser is built
         from profiles.durations import format_duration
 
-        role = printable(event.role)
+        role = shown(event.role)
         if event.kind == "renewed":
             self._failed.pop(event.role, None)
             if self.verbose:
@@ -73,10 +74,10 @@ class Printer:
         elif event.kind == "failed" and self._failed.get(event.role) != event.detail:
             self._failed[event.role] = event.detail
             message, _, fix = event.detail.partition("\n  fix: ")
-            print(f"rolecall: renewing {role} failed: {printable(message)}", file=sys.stderr,
+            print(f"rolecall: renewing {role} failed: {shown(message)}", file=sys.stderr,
                   flush=True)
             if fix:
-                print(f"  fix: {printable(fix)}", file=sys.stderr, flush=True)
+                print(f"  fix: {shown(fix)}", file=sys.stderr, flush=True)
 
 
 def _shadowing(ws) -> str | None:
@@ -87,7 +88,8 @@ def _shadowing(ws) -> str | None:
 
 def _warn_shadowing(ws) -> None:
     if key := _shadowing(ws):
-        print(f"rolecall: note: the [default] profile has {key}: SDKs in CMD use it before "
+        print(f"rolecall: note: the [default] profile has {shown(key)}: SDKs in CMD use it "
+              "before "
               "the endpoint\n  fix: move those settings to a named profile", file=sys.stderr)
 
 
@@ -196,8 +198,8 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     try:
         server = endpoint_file.open_shared(renewer, port).start()
         try:
-            print(f"rolecall serve: {server.url()}/role/ROLE for every role, token in "
-                  f"{endpoint_file.path()}\n"
+            print(f"rolecall serve: {shown(server.url())}/role/ROLE for every role, token in "
+                  f"{shown(endpoint_file.path())}\n"
                   "  use it in a shell: eval \"$(rolecall env ROLE --server)\"; "
                   "Ctrl-C stops it", flush=True)
             wait_for_stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from profiles.doors.terminal import shown
 from profiles.errors import UsageError
 from tui.cli import common
 from tui.cli.parser import Commands
@@ -41,7 +42,7 @@ def cmd_forget(ns: argparse.Namespace) -> int:
         raise UsageError("name a role or pass --all", fix="rolecall forget ROLE | --all")
     ws = common.workspace(prompt=False)
     count = ws.forget(None if ns.all else ns.role)
-    print(f"forgot {count} session{'s' if count != 1 else ''}")
+    print(f"forgot {count:d} session{'s' if count != 1 else ''}")
     return 0
 
 
@@ -52,7 +53,7 @@ def cmd_clean(ns: argparse.Namespace) -> int:
     from profiles.output import credfile
 
     removed = credfile.remove(expired_before=time.time())
-    print("removed " + (", ".join(f"[{n}]" for n in removed) if removed else "nothing"))
+    print("removed " + (", ".join(f"[{shown(n)}]" for n in removed) if removed else "nothing"))
     return 0
 
 

@@ -14,14 +14,16 @@ import os
 import sys
 import time
 
+from profiles.doors.terminal import block, shown
 from profiles.errors import AwsError, RolecallError, UsageError
 from tui.cli import common
 from tui.cli.parser import Commands, Parser, _Subcommands
-from tui.cli.prompt import printable
 
 
-def _say(text: str) -> None:
-    print(printable(text), file=sys.stderr, flush=True)
+def _say(*lines: str) -> None:
+    """Lines on stderr, each through the terminal door (a portal's answer, a session's
+    name): a line break inside one is spelled out, never a line of its own."""
+    print(*[shown(line) for line in lines], sep="\n", file=sys.stderr, flush=True)
 
 
 def _display() -> bool:
@@ -36,8 +38,8 @@ def _display() -> bool:
 def _show(browser: bool):
     def show(prompt) -> None:
         minutes = max(1, int(prompt.expires_at - time.time()) // 60)
-        _say(f"rolecall: sign in to IAM Identity Center ({prompt.session}): open\n"
-             f"  {prompt.url}\n"
+        _say(f"rolecall: sign in to IAM Identity Center ({prompt.session}): open",
+             f"  {prompt.url}",
              f"  and check that the page shows the code {prompt.code} "
              f"(it expires in {minutes} minutes)")
         if browser and _display() and prompt.url.startswith("https://"):
@@ -68,7 +70,7 @@ class _Progress:
                                 MofNCompleteColumn(), console=Console(stderr=True),
                                 transient=True)
             self.bar.start()
-            self.task = self.bar.add_task(f"listing {printable(self.session)}", total=None)
+            self.task = self.bar.add_task(f"listing {shown(self.session)}", total=None)
         return self
 
     def __call__(self, done: int, total: int) -> None:
@@ -115,9 +117,8 @@ def refreshed(ws):
         except RolecallError as exc:
             what = "never listed" if session.synced_at is None else "not listed again"
             _say(f"rolecall: note: the roles of IAM Identity Center session "
-                 f"{session.name!r} are {what}: {exc.message}")
-            if exc.fix:
-                _say(f"  fix: {exc.fix}")
+                 f"'{session.name}' are {what}: {exc.message}",
+                 *[f"  fix: {line}" for line in (exc.fix or "").split("\n") if line])
     return Workspace(via=ws.engine.via) if synced else ws
 
 
@@ -130,13 +131,13 @@ def cmd_login(ns: argparse.Namespace) -> int:
     session = sso.resolve(ws.inventory, ns.session)
     store = TokenStore.of(ws.cache)
     if store.memory_only and not ns.share:
-        _say("rolecall: note: no secure keyring: this login lasts for this command only\n"
+        _say("rolecall: note: no secure keyring: this login lasts for this command only",
              "  fix: pass --share to keep it in the AWS CLI's cache, or start a Secret "
              "Service")
     token = sso.login(session, store, show=_show(not ns.no_browser))
-    print(f"logged in to {printable(session.name)} (until {stamp(token.expires_at)})")
+    print(f"logged in to {shown(session.name)} (until {shown(stamp(token.expires_at))})")
     if ns.share:
-        print(f"shared with the AWS CLI and SDKs: {printable(sso.share(session, token))}")
+        print(f"shared with the AWS CLI and SDKs: {shown(sso.share(session, token))}")
     stale = discovery.stale({session.name: session}, ws.inventory.settings.sso_ttl,
                             time.time())
     if not ns.no_sync and (ns.sync or stale):
@@ -157,13 +158,13 @@ def cmd_logout(ns: argparse.Namespace) -> int:
     store = TokenStore.of(ws.cache)
     for session in chosen:
         removed = sso.logout(session, store)
-        print(f"logged out of {printable(session.name)}" if removed
-              else f"{printable(session.name)} was not logged in with rolecall")
+        print(f"logged out of {shown(session.name)}" if removed
+              else f"{shown(session.name)} was not logged in with rolecall")
         if tokens.read_cli_cache(session) is not None:
-            _say(f"rolecall: note: the AWS CLI's own login for {session.name!r} remains in "
-                 f"{tokens.cli_cache_file(session)}\n  fix: `aws sso logout` removes it")
+            _say(f"rolecall: note: the AWS CLI's own login for '{session.name}' remains in "
+                 f"{tokens.cli_cache_file(session)}", "  fix: `aws sso logout` removes it")
     if chosen:
-        _say("rolecall: note: role sessions already issued stay valid until they expire\n"
+        _say("rolecall: note: role sessions already issued stay valid until they expire",
              "  fix: `rolecall forget ROLE` (or --all) drops them from the keyring")
     return 0
 
@@ -254,11 +255,11 @@ def cmd_discover(ns: argparse.Namespace) -> int:
     assert catalog is not None
     if ns.write:
         added = org.write(catalog, proposals)
-        print(f"added {added} roles to {printable(str(catalog))} "
+        print(f"added {added:d} roles to {shown(catalog)} "
               f"({len(proposals) - len(fresh)} already configured)")
         return 0
     if fresh:
-        sys.stdout.write(org.render(proposals, org.tables(catalog)))
+        sys.stdout.write(block(org.render(proposals, org.tables(catalog))))
     _say(f"rolecall: {len(proposals)} active accounts: {len(fresh)} new roles, "
          f"{len(proposals) - len(fresh)} already configured"
          + ("; --write adds them to the catalog" if fresh else ""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from profiles.doors.terminal import shown
 from profiles.errors import UsageError
 from tui.cli import common
 from tui.cli.parser import Commands
@@ -23,15 +24,18 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
     if ns.json:
         common.dump(report.to_json())
         return report.exit_code
-    print(f"{report.role}: {report.verdict}")
+    # Names, ARNs and policy text come from shared files and AWS: each through the door.
+    print(f"{shown(report.role)}: {shown(report.verdict)}")
     for number, hop in enumerate(report.hops, 1):
-        print(f"\nhop {number}/{len(report.hops)}  {hop.role}  {hop.role_arn}: {hop.verdict}")
+        print(f"\nhop {number:d}/{len(report.hops)}  {shown(hop.role)}  {shown(hop.role_arn)}: "
+              f"{shown(hop.verdict)}")
         if hop.caller:
-            print(f"  caller  {hop.caller}")
+            print(f"  caller  {shown(hop.caller)}")
         for check in hop.checks:
-            print(f"  {MARK[check.result]:8} {check.check:12} {check.detail}")
+            print(f"  {shown(MARK[check.result]):8} {shown(check.check):12} "
+                  f"{shown(check.detail)}")
             if check.fix and check.result != "pass":
-                print(f"  {'':8} {'':12} fix: {check.fix}")
+                print(f"  {'':8} {'':12} fix: {shown(check.fix)}")
     print("\nnot evaluated (unknown): " + ", ".join(
         NOT_MODELLED[c.check] for c in report.not_evaluated))
     return report.exit_code
@@ -43,7 +47,6 @@ def cmd_lint(ns: argparse.Namespace) -> int:
     from profiles.durations import parse_duration
     from profiles.trust import lint
     from profiles.trust.source import read_policy_file
-    from profiles.trust.text import shown
 
     if not ns.files and not ns.role:
         raise UsageError("nothing to lint", fix="rolecall lint FILE ... | --role ROLE ...")
@@ -68,7 +71,8 @@ def cmd_lint(ns: argparse.Namespace) -> int:
     else:
         for f in findings:
             where = "" if f.statement is None else f": statement {f.statement}"
-            print(f"{shown(f.source)}{where}: {f.level} {f.id}: {f.detail}\n  fix: {f.fix}")
+            print(shown(f"{f.source}{where}: {f.level} {f.id}: {f.detail}"))
+            print(f"  fix: {shown(f.fix)}")
     return 1 if lint.worst(findings) >= LEVELS.index(ns.fail_on) else 0
 
 

@@ -31,6 +31,7 @@ from xml.sax.saxutils import escape
 
 from rich.cells import cell_len
 
+from profiles.doors.terminal import shown
 from profiles.ops import journal
 from profiles.sessions.cache import SessionCache
 from profiles.workspace import Workspace
@@ -137,12 +138,12 @@ async def shoot(out: Path, world) -> list[Path]:
     ws.engine.inventory.settings = replace(ws.engine.inventory.settings,
                                            session_name=f"alice-{int(FROZEN)}")
     clock[0] += 16 * 60 + 13  # staging-deploy is now inside the refresh window
-    shown = replace(hints(world), welcome="")
+    quiet = replace(hints(world), welcome="")
     shots: list[Path] = []
 
     def app() -> RolecallApp:
         return RolecallApp(clock=lambda: clock[0], workspace=ws, auto_renew=False,
-                           ticking=False, hints=shown, run_clock=lambda: clock[0])
+                           ticking=False, hints=quiet, run_clock=lambda: clock[0])
 
     async def save(board: RolecallApp, name: str) -> None:
         await board.workers.wait_for_complete()
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         shots = asyncio.run(shoot(out, world))
     converted = [to_png(svg) for svg in shots]
     for svg, png in zip(shots, converted, strict=True):
-        print(f"{svg}" + (f"  {svg.with_suffix('.png').name}" if png else "  (no PNG: "
+        print(shown(svg) + (f"  {shown(svg.with_suffix('.png').name)}" if png else "  (no PNG: "
                           "pip install 'rolecall[screenshots]' or install rsvg-convert)"))
     return 0
 

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from profiles.doors.terminal import shown
 from profiles.errors import RolecallError, UsageError
 from tui.board.hints import Hints
 
@@ -311,7 +312,8 @@ def _forget_sessions(world: DemoWorld) -> None:
         if keys:
             cache.forget(keys)
     except (RolecallError, OSError) as exc:
-        print(f"rolecall: demo: could not clear its keyring entries: {exc}", file=sys.stderr)
+        print(f"rolecall: demo: could not clear its keyring entries: {shown(exc)}",
+              file=sys.stderr)
 
 
 @contextlib.contextmanager
@@ -388,7 +390,7 @@ def run_demo() -> int:
     previous = {s: signal.signal(s, _exit_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         with demo_world() as world:
-            print(f"rolecall: demo sandbox at {world.url}, files in {world.root} "
+            print(f"rolecall: demo sandbox at {shown(world.url)}, files in {shown(world.root)} "
                   f"(MFA codes: {MFA_CODE_HINT})", file=sys.stderr)
             command_shim(world)
             from tui.board.app import run_app  # Textual, once the world is up

@@ -24,8 +24,8 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
+from profiles.doors.terminal import shown
 from profiles.errors import RolecallError
-from profiles.trust.text import shown
 from tui.board.jobs import PromptCancelled
 from tui.screens.page import Page
 

@@ -18,11 +18,11 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import Button, DataTable, Input, Log, Static
 
+from profiles.doors.terminal import shown
 from profiles.errors import UsageError
 from profiles.ops.run.executor import Runner
 from profiles.ops.run.results import OK, TargetResult
 from profiles.ops.run.targets import Target
-from tui.cli.prompt import printable
 from tui.screens.dialog import Dialog, literal
 from tui.screens.page import Page
 
@@ -34,7 +34,7 @@ STYLES = {OK: "green", "failed": "red", "assume failed": "red", "timed out": "re
 
 def shown_line(line: str) -> str:
     """One line of a child's output, safe on screen (an escape sequence is spelled out)."""
-    return printable(line.rstrip("\r").expandtabs())
+    return shown(line.rstrip("\r").expandtabs())
 
 
 class RunModal(Dialog):
