@@ -22,6 +22,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
+from profiles.doors.terminal import block, shown
 from profiles.errors import RolecallError, UsageError
 from tui.board.hints import Hints
 from tui.board.jobs import PromptCancelled
@@ -113,8 +114,9 @@ class RolecallApp(App[int]):
 
     def say(self, message: str, *, title: str = "", severity: str = "information",
             timeout: float | None = None) -> None:
-        """A notification shown literally (names may hold ``[`` or ``[/]``)."""
-        self.notify(message, title=title, severity=severity,  # type: ignore[arg-type]
+        """A notification shown literally (names may hold ``[`` or ``[/]``), through the
+        terminal door: its line breaks kept, any other control spelled out."""
+        self.notify(block(message), title=shown(title), severity=severity,  # type: ignore[arg-type]
                     timeout=timeout, markup=False)
 
     def fail(self, what: str, exc: RolecallError) -> None:

@@ -1,6 +1,7 @@
 """The detail pane: the selected role's session, expiry, and its chain hop by hop.
 
-Every text from the AWS files or the catalog is a ``Text`` (never markup). ARNs and
+Every text from the AWS files or the catalog is a ``Text`` (never markup) that went
+through the terminal door (``profiles.doors.terminal``). ARNs and
 hop labels wrap at their own separators (``:``, ``/``, ``>``), not mid-word, and the
 chain table keeps its hop-type column whole however long a hop's label is.
 """
@@ -20,7 +21,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from profiles.config.tags import label as tags_label
-from profiles.doors.terminal import shown
+from profiles.doors.terminal import block, shown
 from profiles.durations import format_countdown
 from profiles.model import iso, session_state
 from tui.board.columns import chain_text
@@ -57,6 +58,7 @@ class BreakAt:
 
     def __init__(self, text: str, breaks: str = ARN_BREAKS, style: str = "",
                  hang: int = 0) -> None:
+        text = shown(text)  # an ARN or a chain from the config: through the terminal door
         self.text, self.style, self.hang = text, style, hang  # hang: continuation indent
         self.pieces = [p for p in re.split(f"(?<=[{re.escape(breaks)}])", text) if p]
 
@@ -120,11 +122,11 @@ class Detail(Static):
     def _facts(self, row: RoleRow, now: float, window: int, busy: str | None,
                source: str | None, role: Role | None = None) -> Table:
         account = row.account
-        acct = Text(f"{account.alias}  " if account.alias else "", style="bold")
-        acct.append(account.id, style="dim")
+        acct = Text(f"{shown(account.alias)}  " if account.alias else "", style="bold")
+        acct.append(shown(account.id), style="dim")
         for tag in account.tags:
             acct.append("  ")
-            acct.append(f" {tag} ", style="black on yellow" if tag.lower() in WARNING_TAGS
+            acct.append(f" {shown(tag)} ", style="black on yellow" if tag.lower() in WARNING_TAGS
                         else "reverse")
         facts = Table.grid(padding=(0, 1))
         facts.add_column(style="dim", no_wrap=True)
@@ -133,32 +135,32 @@ class Detail(Static):
         facts.add_row("role", BreakAt(row.role_arn))
         facts.add_row("chain", BreakAt(chain_text(row.chain), LABEL_BREAKS))
         if source is not None:
-            facts.add_row("from", Text(f"chained by hand from {source}"))
+            facts.add_row("from", Text(f"chained by hand from {shown(source)}"))
         for label, text in tagging_rows(role, row.session):
             facts.add_row(label, text)
         session = row.session
         state = row.state(now, window)
         if error := row_error(row):
-            facts.add_row("broken", Text(error, style="bold red"))
+            facts.add_row("broken", Text(block(error), style="bold red"))
         elif busy:
-            facts.add_row("session", Text(busy, style="bold cyan"))
+            facts.add_row("session", Text(shown(busy), style="bold cyan"))
         elif session is None:
             facts.add_row("session", Text("none — press enter to assume", style="dim"))
         else:
             left = session.seconds_left(now)
             facts.add_row("session", Text(f"{state}  {_left(left)}", style=self._state(state)))
             facts.add_row("assumed", BreakAt(session.arn))
-            facts.add_row("name", Text(session.session_name or "-"))
+            facts.add_row("name", Text(shown(session.session_name or "-")))
             facts.add_row("expires",
                           Text(f"{_local(session.expires_at)}\n{iso(session.expires_at)}"))
-        facts.add_row("profiles", Text(", ".join(row.profiles)) if row.profiles
+        facts.add_row("profiles", Text(shown(", ".join(row.profiles))) if row.profiles
                       else Text("not written", style="dim"))
         return facts
 
     def render_detail(self, row: RoleRow, hops: list[Hop], children: list[str], now: float,
                       window: int, busy: str | None, source: str | None = None,
                       role: Role | None = None) -> Group:
-        parts: list = [Text(row.name, style="bold"),
+        parts: list = [Text(shown(row.name), style="bold"),
                        self._facts(row, now, window, busy, source, role),
                        Text(""), Text("Chain", style="bold"), self._chain(hops, now, window)]
         mfa_hops = [h for h in hops if h.kind == "mfa"]
@@ -166,7 +168,7 @@ class Detail(Static):
             parts += [Text(""), Text("MFA", style="bold"), self._mfa(row, mfa_hops, now, window)]
         if children:
             parts += [Text(""), Text("Chained from this session", style="bold")]
-            parts += [Text(f"  → {child}") for child in children]
+            parts += [Text(f"  → {shown(child)}") for child in children]
         return Group(*parts)
 
     def _chain(self, hops: list[Hop], now: float, window: int) -> Table:
@@ -228,9 +230,9 @@ def tagging_rows(role: Role | None, session: Session | None) -> list[tuple[str, 
     params = session.params if session is not None else {}
     identity = params.get("source_identity")
     if isinstance(identity, str):
-        rows.append(("identity", Text(identity)))
+        rows.append(("identity", Text(shown(identity))))
     elif role.source_identity:
-        rows.append(("identity", Text(f"{role.source_identity} (set when assumed)")))
+        rows.append(("identity", Text(f"{shown(role.source_identity)} (set when assumed)")))
     if role.tags:
         rows.append(("tags", Text(shown(tags_label(role.tags, role.transitive_tag_keys)))))
     return rows

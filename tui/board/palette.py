@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
+from profiles.doors.terminal import shown
+
 if TYPE_CHECKING:
     from tui.board.app import RolecallApp
     from tui.board.screen import BoardScreen
@@ -68,8 +70,9 @@ class RoleCommands(Provider):
         live = self._live()
         for name in names[:50]:
             for verb in self._verbs(name, live, DISCOVER):
-                yield DiscoveryHit(Content(f"{verb}: {name}"), partial(self._run, verb, name),
-                                   text=f"{verb}: {name}", help=dict(VERBS)[verb])
+                text = f"{verb}: {shown(name)}"  # a name from a shared config: through the door
+                yield DiscoveryHit(Content(text), partial(self._run, verb, name),
+                                   text=text, help=dict(VERBS)[verb])
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -78,7 +81,7 @@ class RoleCommands(Provider):
         count = 0
         for name in self._board.role_names():
             for verb in self._verbs(name, live, verbs):
-                text = f"{verb}: {name}"
+                text = f"{verb}: {shown(name)}"
                 score, offsets = matcher.fuzzy_search.match(query, text)
                 if score > 0:
                     yield Hit(score, highlight(text, offsets), partial(self._run, verb, name),

@@ -1,8 +1,9 @@
 """What each board line shows and how it is drawn: a mixin of ``Board``.
 
-Cells are cached ``Text`` (one style each); a role's line goes straight to segments,
-runs of the line's own style joined, the selected line in the cursor's one style (so
-its contrast is the cursor's own). The once-a-second tick replaces only the countdown
+Cells are cached ``Text`` (one style each) of names through the terminal door (a name
+a shared config sneaks an escape into is spelled out); a role's line goes straight to
+segments, runs of the line's own style joined, the selected line in the cursor's one
+style (so its contrast is the cursor's own). The once-a-second tick replaces only the countdown
 and state cells on screen whose text changed and repaints only their lines.
 """
 
@@ -17,6 +18,7 @@ from rich.text import Text
 from textual.geometry import Region
 from textual.strip import Strip
 
+from profiles.doors import terminal
 from profiles.durations import format_countdown
 from tui.board import columns as cols
 from tui.board.columns import GAP, LEAD, Column, account_label, chain_text
@@ -117,19 +119,21 @@ class BoardCells:
         if (row.name, key) in self._cells:
             return self._cells[(row.name, key)]
         if key == "role":
-            cell = Text(row.name)
+            cell = Text(terminal.shown(row.name))
         elif key == "account":
-            cell = Text(account_label(row), style=self._tag_style(row.account.tags))
+            cell = Text(terminal.shown(account_label(row)),
+                        style=self._tag_style(row.account.tags))
         elif key == "chain":
             error = row_error(row)
-            cell = Text(short_error(error), style=self._style("board--broken")) if error \
-                else Text(chain_text(row.chain), style=self._style("board--dim"))
+            cell = Text(terminal.shown(short_error(error)), style=self._style("board--broken")) \
+                if error else Text(terminal.shown(chain_text(row.chain)),
+                                   style=self._style("board--dim"))
         elif key == "state":
             cell = self.state_cell(row)
         elif key == "left":
             cell = self.countdown_cell(row)
         else:
-            cell = Text(", ".join(row.profiles))
+            cell = Text(terminal.shown(", ".join(row.profiles)))
         self._cells[(row.name, key)] = cell
         return cell
 
@@ -145,14 +149,14 @@ class BoardCells:
         account = self._accounts[account_id]
         text = Text(" ")
         if account.alias:
-            text.append(account.alias, self._style("board--group"))
-            text.append(f"  {account.id}", self._style("board--dim"))
+            text.append(terminal.shown(account.alias), self._style("board--group"))
+            text.append(f"  {terminal.shown(account.id)}", self._style("board--dim"))
         else:
-            text.append(account.id, self._style("board--group"))
+            text.append(terminal.shown(account.id), self._style("board--group"))
         for tag in account.tags:
             style = "board--prod" if tag.lower() in WARNING_TAGS else "board--tag"
             text.append("  ")
-            text.append(f" {tag} ", self._style(style))
+            text.append(f" {terminal.shown(tag)} ", self._style(style))
         return text
 
     def render_line(self, y: int) -> Strip:
@@ -186,7 +190,7 @@ class BoardCells:
         """What ``column`` shows of ``row``: its cell fitted to the column's width."""
         plain = (cell or self._cell(row, column.key)).plain
         if column.key == "account" and cell_len(plain) > column.width:
-            plain = row.account.alias or plain  # the alias alone, rather than a cut id
+            plain = terminal.shown(row.account.alias) or plain  # the alias, not a cut id
         return column.fit(plain)
 
     def _row_strip(self, row: RoleRow, columns: tuple[Column, ...], width: int, base: Style,

@@ -21,6 +21,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Static
 
+from profiles.doors.terminal import shown
 from profiles.errors import RolecallError
 from tui.board import bindings
 from tui.board.actions import RoleActions
@@ -187,7 +188,7 @@ class BoardScreen(DoctorKey, RoleActions, RunMarks, ConsoleAction, FilterKeys,
     def _load_failed(self, exc: RolecallError) -> None:
         self.load_error = exc
         self.query_one("#top", Static).update(
-            Text(f"rolecall · cannot load roles: {exc.message}"))
+            Text(f"rolecall · cannot load roles: {shown(exc.message)}"))
         self.rc.fail("loading roles", exc)
         self._loaded.set()
 
@@ -225,7 +226,7 @@ class BoardScreen(DoctorKey, RoleActions, RunMarks, ConsoleAction, FilterKeys,
             text += f" · filter “{self.board.query}”: {len(self.board.visible_names)} shown"
         text += self.marked_status()
         text += f" · sort: {self.board.sort} (o)"
-        self.query_one("#top", Static).update(Text(text))
+        self.query_one("#top", Static).update(Text(shown(text)))  # the filter is typed text
 
     def show_detail(self) -> None:
         if self.board is None or self.detail is None or not self.detail.display:

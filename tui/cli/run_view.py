@@ -146,7 +146,7 @@ class Live(Events):
             table.add_column(title, justify="right" if title == "ELAPSED" else "left")
         for result in self._shown():
             state = result.status or result.state
-            table.add_row(Text(result.target.role), Text(result.target.account),
+            table.add_row(Text(shown(result.target.role)), Text(shown(result.target.account)),
                           Text(result.label, style=STYLES.get(state, "")),
                           Text(_seconds(result, now) + "s" if result.started else ""))
         return table
@@ -210,7 +210,7 @@ def summary(results: list[TargetResult], stream: TextIO) -> None:
     table = Table(*titles)
     table.columns[3].justify = "right"
     for result, row in zip(results, rows, strict=True):
-        cells = [Text(cell) for cell in row]
+        cells = [Text(shown(cell)) for cell in row]
         cells[2].stylize(STYLES.get(result.status or "", ""))
         table.add_row(*cells)
     Console(file=stream).print(table)

@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
-from textual.content import Content
 from textual.widgets import Button, Input, Static
 
 from profiles.durations import CHAIN_CAP, format_duration
 from profiles.errors import UsageError
 from profiles.sessions.engine import DEFAULT_DURATION, check_mfa_code
-from tui.screens.dialog import Dialog, literal, parse_duration_field
+from tui.screens.dialog import Dialog, literal, markup, parse_duration_field
 
 if TYPE_CHECKING:
     from profiles.workspace import Workspace
@@ -67,13 +66,13 @@ class AssumeModal(Dialog):
     OK = "Assume"
 
     def __init__(self, needs: AssumeNeeds) -> None:
-        super().__init__(Content.from_markup("Assume [b]$role[/b]", role=needs.role))
+        super().__init__(markup("Assume [b]$role[/b]", role=needs.role))
         self.needs = needs
 
     def fields(self) -> ComposeResult:
         n = self.needs
         if n.mfa_serial:
-            yield Static(Content.from_markup("MFA code (6 digits) for [b]$serial[/b]",
+            yield Static(markup("MFA code (6 digits) for [b]$serial[/b]",
                                              serial=n.mfa_serial), classes="label")
             if n.mfa_hint:
                 yield Static(literal(n.mfa_hint), classes="hint")
@@ -83,7 +82,7 @@ class AssumeModal(Dialog):
             yield Static(literal(n.external_id_why), classes="hint")
             yield Input(id="external-id")
         default = format_duration(n.default_duration) if n.default_duration else "default"
-        yield Static(Content.from_markup(
+        yield Static(markup(
             "Duration [dim](15m to $most; empty: $default, or the cached session)[/dim]",
             most=format_duration(n.max_duration), default=default), classes="label")
         yield Input(placeholder="1h, 45m, 2h30m", id="duration")

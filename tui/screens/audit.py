@@ -3,8 +3,10 @@ first, then, on request (``t``), its ``AssumeRole`` events from CloudTrail with 
 caller this machine's journal does not know highlighted.
 
 Both reads run in thread workers (CloudTrail may first assume the reading role, and so
-ask for an MFA code in a dialog). Everything shown comes from files or AWS and is drawn
-literally: Rich ``Text`` cells, never markup.
+ask for an MFA code in a dialog). Everything shown comes from files or AWS (a CloudTrail
+record is anyone's text: an ESC in a session name or user agent is an attack on the
+terminal) and is drawn literally, through the terminal door: Rich ``Text`` cells, never
+markup, every control character spelled out.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from profiles.doors.terminal import block, shown
 from profiles.errors import RolecallError
 from profiles.ops import audit
 from tui.board.jobs import PromptCancelled
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from profiles.ops.trail import Event
 
 SHOWN = 200  # rows of each table drawn (the rest: `rolecall audit`)
+FIELD = 400  # characters of one field drawn (an ARN is at most 2,048; a name far less)
 
 
 def _table(*headers: str, keep: tuple[str, ...] = ()) -> Table:
@@ -95,8 +99,8 @@ class AuditPage(Page):
                        keep=("TIME (UTC)", "VIA"))
         for e in entries[:SHOWN]:
             result = e.result if e.result == "ok" else f"{e.result} {e.error_code}"
-            table.add_row(Text(e.time), Text(e.session_name or "-"), Text(result),
-                          Text(e.via), Text(e.action))
+            table.add_row(*(Text(shown(cell, FIELD)) for cell in (
+                e.time, e.session_name or "-", result, e.via, e.action)))
         self.query_one("#journal", Static).update(table)
 
     # -- CloudTrail -----------------------------------------------------------------------
@@ -133,21 +137,22 @@ class AuditPage(Page):
         problems = [str(f) for f in trail.failures] + trail.notes
         self._status("#trail-status", "\n".join([status, *problems]), error=bool(problems))
         warning = f"bold {self.app.theme_variables.get('warning', 'yellow')}"
-        shown = Text()
+        drawn = Text()
         for event in trail.events[:SHOWN]:
-            shown.append_text(self._event(event, None if event.known else warning))
-        self.query_one("#trail", Static).update(shown)
+            drawn.append_text(self._event(event, None if event.known else warning))
+        self.query_one("#trail", Static).update(drawn)
 
     @staticmethod
     def _event(event: Event, style: str | None) -> Text:
         """Two lines (they fit 80 columns): when, whose, outcome, name and address; then
         the caller's ARN."""
         who = "known   " if event.known else "UNKNOWN "
-        head = f"{event.time}  {who} {event.error_code or 'ok'}  {event.session_name or '-'}"
-        text = Text(f"{head}  from {event.source_ip or '-'}\n", style=style or "")
-        text.append(f"    by {event.caller_arn or '-'}\n", style=style or "dim")
+        head = (f"{shown(event.time, FIELD)}  {who} {shown(event.error_code or 'ok', FIELD)}  "
+                f"{shown(event.session_name or '-', FIELD)}")
+        text = Text(f"{head}  from {shown(event.source_ip or '-', FIELD)}\n", style=style or "")
+        text.append(f"    by {shown(event.caller_arn or '-', FIELD)}\n", style=style or "dim")
         return text
 
     def _status(self, where: str, text: str, error: bool = False) -> None:
         style = f"{self.app.theme_variables.get('error', 'red')}" if error else ""
-        self.query_one(where, Static).update(Text(text, style=style))
+        self.query_one(where, Static).update(Text(block(text), style=style))

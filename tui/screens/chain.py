@@ -7,14 +7,13 @@ from dataclasses import dataclass
 
 from textual import on
 from textual.app import ComposeResult
-from textual.content import Content
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from profiles.durations import CHAIN_CAP
 from profiles.errors import UsageError
 from profiles.model import ROLE_ARN
-from tui.screens.dialog import Dialog, literal, parse_duration_field
+from tui.screens.dialog import Dialog, literal, markup, parse_duration_field
 
 SHOWN = 500  # roles listed at once; typing narrows them
 
@@ -40,7 +39,7 @@ class ChainModal(Dialog):
     """
 
     def __init__(self, source: str, roles: list[str]) -> None:
-        super().__init__(Content.from_markup("Chain from [b]$source[/b]", source=source))
+        super().__init__(markup("Chain from [b]$source[/b]", source=source))
         self.source = source
         self.roles = [r for r in roles if r != source]
 
@@ -49,7 +48,7 @@ class ChainModal(Dialog):
         yield Input(placeholder="role name or arn:aws:iam::123456789012:role/Name",
                     id="target")
         yield OptionList(*_options(self.roles), id="roles")
-        yield Static(Content.from_markup("Duration [dim](15m to 1h: a chained session is "
+        yield Static(markup("Duration [dim](15m to 1h: a chained session is "
                                          "capped at 1 hour; empty: 1h)[/dim]"),
                      classes="label")
         yield Input(placeholder="1h", id="duration")

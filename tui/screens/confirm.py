@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import Button, Static
 
-from tui.screens.dialog import Dialog
+from tui.screens.dialog import Dialog, markup
 
 
 class ConfirmModal(Dialog):
@@ -43,8 +43,8 @@ class ConfirmModal(Dialog):
 def replace_profile(profile: str, path: str) -> ConfirmModal:
     """The overwrite question: names the profile and the file it replaces."""
     return ConfirmModal(
-        Content.from_markup("Replace profile [b]$name[/b]?", name=f"[{profile}]"),
-        Content.from_markup(
+        markup("Replace profile [b]$name[/b]?", name=f"[{profile}]"),
+        markup(
             "[b]$section[/b] in [b]$path[/b] was not written by rolecall: it may hold "
             "keys of your own.\n\nReplacing it loses what it holds now; Cancel keeps it "
             "(write under another name instead).", section=f"[{profile}]", path=path),

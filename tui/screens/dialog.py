@@ -3,7 +3,8 @@ stay on screen (the fields scroll above them at 80x24), and the key bar shows th
 dialog's own keys. Dialogs dismiss with a typed result, or None when cancelled.
 
 Every user-controlled string goes in as ``Content`` built with ``literal()`` or
-``Content.from_markup("... $name", name=...)``: template variables are never markup.
+``markup("... $name", name=...)``: values are never markup, and each goes through the
+terminal door (``profiles.doors.terminal``).
 """
 
 from __future__ import annotations
@@ -16,15 +17,23 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from profiles.doors.terminal import block, shown
 from profiles.durations import MIN_DURATION, format_duration, parse_duration
 from profiles.errors import UsageError
 from tui.board.keybar import KeyBar
 
 
-def literal(text: str, style: str = "") -> Content:
-    """``text`` exactly as written (``[b]`` stays ``[b]``), optionally styled."""
-    content = Content(text)
+def literal(text: object, style: str = "") -> Content:
+    """``text`` exactly as written (``[b]`` stays ``[b]``), through the terminal door (its
+    line breaks kept, any other control spelled out), optionally styled."""
+    content = Content(block(text))
     return content.stylize(style) if style else content
+
+
+def markup(template: str, **values: object) -> Content:
+    """rolecall's own markup ``template`` with ``$name`` values inserted as text (never
+    markup), each through the terminal door."""
+    return Content.from_markup(template, **{k: shown(v) for k, v in values.items()})
 
 
 def parse_duration_field(text: str, maximum: int) -> int | None:

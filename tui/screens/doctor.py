@@ -141,7 +141,7 @@ class DoctorPage(Page):
 
     def __init__(self, role: str, check: Callable[[], Report], *,
                  denial: str | None = None) -> None:
-        super().__init__(Content(f"doctor · {role}"))
+        super().__init__(Content(f"doctor · {shown(role)}"))
         self.role = role
         self.check = check
         self.denial = denial  # STS's message when the last assume was denied

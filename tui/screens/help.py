@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
+from profiles.doors.terminal import shown
 from tui.screens.dialog import Dialog, literal
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class HelpScreen(Dialog):
                 table.add_row("", "")
             table.add_row(Text(title, style="bold underline"), "")
             for key, description in rows:
-                table.add_row(Text(key), Text(description))
+                table.add_row(Text(shown(key)), Text(shown(description)))
         yield Static(table)
         yield Static(literal(NOTE), classes="note")
         if self.hints is not None and self.hints.welcome:

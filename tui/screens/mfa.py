@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.content import Content
 from textual.widgets import Button, Input, Static
 
 from profiles.errors import UsageError
 from profiles.sessions.engine import check_mfa_code
-from tui.screens.dialog import Dialog, literal
+from tui.screens.dialog import Dialog, literal, markup
 
 
 class MfaModal(Dialog):
@@ -18,11 +17,11 @@ class MfaModal(Dialog):
     OK = "Continue"
 
     def __init__(self, serial: str, role: str, hint: str = "") -> None:
-        super().__init__(Content.from_markup("MFA code for [b]$role[/b]", role=role))
+        super().__init__(markup("MFA code for [b]$role[/b]", role=role))
         self.serial, self.role, self.hint = serial, role, hint
 
     def fields(self) -> ComposeResult:
-        yield Static(Content.from_markup("6 digits from device [b]$serial[/b]",
+        yield Static(markup("6 digits from device [b]$serial[/b]",
                                          serial=self.serial), classes="label")
         if self.hint:
             yield Static(literal(self.hint), classes="hint")

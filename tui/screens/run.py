@@ -15,26 +15,20 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.content import Content
 from textual.widgets import Button, DataTable, Input, Log, Static
 
-from profiles.doors.terminal import shown
+from profiles.doors.terminal import lines, shown
 from profiles.errors import UsageError
 from profiles.ops.run.executor import Runner
 from profiles.ops.run.results import OK, TargetResult
 from profiles.ops.run.targets import Target
-from tui.screens.dialog import Dialog, literal
+from tui.screens.dialog import Dialog, literal, markup
 from tui.screens.page import Page
 
 POLL = 0.25  # seconds between looks at the run
 SHOWN_NAMES = 4  # target names the dialog lists before "and N more"
 STYLES = {OK: "green", "failed": "red", "assume failed": "red", "timed out": "red",
           "skipped": "yellow", "running": "cyan", "assuming": "cyan", "stopping": "yellow"}
-
-
-def shown_line(line: str) -> str:
-    """One line of a child's output, safe on screen (an escape sequence is spelled out)."""
-    return shown(line.rstrip("\r").expandtabs())
 
 
 class RunModal(Dialog):
@@ -45,7 +39,7 @@ class RunModal(Dialog):
     def __init__(self, names: list[str],
                  check: Callable[[list[str], list[str]], list[Target]]) -> None:
         count = f"{len(names)} roles" if len(names) > 1 else "1 role"
-        super().__init__(Content.from_markup("Run a command in [b]$count[/b]", count=count))
+        super().__init__(markup("Run a command in [b]$count[/b]", count=count))
         self.names, self.check = names, check
 
     def fields(self) -> ComposeResult:
@@ -85,7 +79,7 @@ class RunScreen(Page):
 
     def __init__(self, runner: Runner, start: bool = False) -> None:
         command = shlex.join(runner.command)
-        super().__init__(Content.from_markup("run · $command", command=command))
+        super().__init__(markup("run · $command", command=command))
         self.runner = runner
         self.start = start
         self.shown: dict[tuple[int, int], str] = {}
@@ -118,7 +112,7 @@ class RunScreen(Page):
         state = result.status or result.state
         exit_code = "" if result.exit_code is None else str(result.exit_code)
         elapsed = f"{result.seconds(now):.1f}s" if result.started else ""
-        return [Text(result.target.role), Text(result.target.account),
+        return [Text(shown(result.target.role)), Text(shown(result.target.account)),
                 Text(state, STYLES.get(state, "")), Text(exit_code), Text(elapsed)]
 
     def poll(self) -> None:
@@ -169,7 +163,7 @@ class OutputPage(Page):
     """One target's combined stdout and stderr (the last 1 MiB), following as it comes."""
 
     def __init__(self, runner: Runner, result: TargetResult) -> None:
-        super().__init__(Content.from_markup("run · $role · output",
+        super().__init__(markup("run · $role · output",
                                              role=result.target.role))
         self.runner, self.result = runner, result
         self.read_to = 0
@@ -192,11 +186,12 @@ class OutputPage(Page):
                 self.query_one(Log).write_line(f"(the first {tail.dropped} bytes are not kept)")
             text = self.pending + tail.since(self.read_to).decode("utf-8", "replace")
             self.read_to = total
-            *lines, self.pending = text.split("\n")
-            if lines:
-                self.query_one(Log).write_lines([shown_line(line) for line in lines])
+            whole, newline, self.pending = text.rpartition("\n")
+            if newline:
+                # a child's output: through the terminal door, an escape spelled out
+                self.query_one(Log).write_lines(lines(whole))
         if self.result.done and self.pending:
-            self.query_one(Log).write_line(shown_line(self.pending))
+            self.query_one(Log).write_lines(lines(self.pending))
             self.pending = ""
         label = self.result.status or self.result.state
         if self.result.status and self.result.exit_code is not None:

@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.content import Content
 from textual.widgets import Button, Static
 
 from tui.screens.confirm import ConfirmModal
-from tui.screens.dialog import Dialog, literal
+from tui.screens.dialog import Dialog, literal, markup
 
 if TYPE_CHECKING:
     from tui.board.screen import BoardScreen
@@ -35,7 +34,7 @@ class LoginModal(Dialog):
     """The URL and code to approve; dismisses with None when cancelled."""
 
     def __init__(self, session: str) -> None:
-        super().__init__(Content.from_markup("Sign in to IAM Identity Center: [b]$name[/b]",
+        super().__init__(markup("Sign in to IAM Identity Center: [b]$name[/b]",
                                              name=session))
 
     def fields(self) -> ComposeResult:
@@ -51,9 +50,9 @@ class LoginModal(Dialog):
 
     def show_prompt(self, url: str, code: str) -> None:
         self.query_one("#sso-url", Static).update(
-            Content.from_markup("Open [b]$url[/b]", url=url))
+            markup("Open [b]$url[/b]", url=url))
         self.query_one("#sso-code", Static).update(
-            Content.from_markup("and check that it shows the code [b]$code[/b]", code=code))
+            markup("and check that it shows the code [b]$code[/b]", code=code))
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
@@ -63,8 +62,8 @@ class LoginModal(Dialog):
 def offer(screen: BoardScreen, session: str, role: str) -> None:
     """Ask to sign in to ``session`` (``role`` needed it); on yes, sign in."""
     question = SignInModal(
-        Content.from_markup("Sign in to [b]$name[/b]?", name=session),
-        Content.from_markup("[b]$role[/b] needs a login to IAM Identity Center session "
+        markup("Sign in to [b]$name[/b]?", name=session),
+        markup("[b]$role[/b] needs a login to IAM Identity Center session "
                             "[b]$name[/b]: the board shows a code to approve in your "
                             "browser, then assumes it.", role=role, name=session),
         yes="Sign in")

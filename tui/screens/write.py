@@ -6,12 +6,11 @@ from dataclasses import dataclass
 
 from textual import on
 from textual.app import ComposeResult
-from textual.content import Content
 from textual.widgets import Button, Input, Static
 
 from profiles.errors import UsageError
 from profiles.output.credfile import check_name
-from tui.screens.dialog import Dialog, literal
+from tui.screens.dialog import Dialog, literal, markup
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ class WriteModal(Dialog):
     OK = "Write"
 
     def __init__(self, role: str, path: str) -> None:
-        super().__init__(Content.from_markup("Write [b]$role[/b] to the credentials file",
+        super().__init__(markup("Write [b]$role[/b] to the credentials file",
                                              role=role))
         self.role, self.path = role, path
 
