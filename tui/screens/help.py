@@ -78,7 +78,7 @@ class HelpScreen(Dialog):
         for index, (title, rows) in enumerate(self.sections):
             if index:
                 table.add_row("", "")
-            table.add_row(Text(title, style="bold underline"), "")
+            table.add_row(Text(shown(title), style="bold underline"), "")
             for key, description in rows:
                 table.add_row(Text(shown(key)), Text(shown(description)))
         yield Static(table)

@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Button, Input, Static
 
+from profiles.doors.terminal import shown
 from profiles.errors import UsageError
 from profiles.output.credfile import check_name
 from tui.screens.dialog import Dialog, literal, markup
@@ -32,7 +33,7 @@ class WriteModal(Dialog):
     def fields(self) -> ComposeResult:
         yield Static(literal(self.path, "dim"))
         yield Static(literal("Profile name"), classes="label")
-        yield Input(value=self.role, id="profile")
+        yield Input(value=shown(self.role), id="profile")  # a name is printable: as it is
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
