@@ -23,6 +23,7 @@ import signal
 import subprocess
 from collections.abc import Mapping
 
+from profiles.doors.terminal import shown
 from profiles.errors import RolecallError, UsageError
 
 HOOK = "ROLECALL_MFA_PROMPT"
@@ -61,9 +62,9 @@ def source(plan, serial: str, environ: Mapping[str, str] | None = None
 
 
 def _last_line(data: bytes) -> str:
-    lines = [line.strip() for line in data.decode("utf-8", "replace").splitlines()]
-    last = next((line for line in reversed(lines) if line), "")
-    return "".join(c if c.isprintable() else "?" for c in last)[:_SHOWN]
+    """The last line a command wrote, as a message may quote it (the terminal door)."""
+    lines = [line.strip() for line in data.decode("utf-8", "backslashreplace").split("\n")]
+    return shown(next((line for line in reversed(lines) if line), ""), _SHOWN)
 
 
 def run(argv: list[str], origin: str, serial: str, role: str,

@@ -16,7 +16,7 @@ import argparse
 import shlex
 import sys
 
-from profiles.doors.terminal import safe
+from profiles.doors.terminal import safe, shown
 from tui.cli.parser import AFTER_DASHES, AFTER_ROLE, Commands, Parser, build_parser
 
 SHELLS = ("bash", "zsh", "fish")
@@ -219,7 +219,7 @@ def complete(parser: argparse.ArgumentParser, shell: str, words: list[str]) -> s
             word = word.partition("=")[2] if value_only else word
             lines.append(_bash_escape(word))
         elif shell == "fish":
-            about = "".join(c if c.isprintable() else " " for c in about)
+            about = shown(about)  # one line: fish reads word TAB description
             lines.append(f"{word}\t{about}" if about else word)
         else:
             lines.append(word)
