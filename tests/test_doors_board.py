@@ -239,3 +239,27 @@ async def test_a_childs_hostile_output_is_spelled_out_in_the_run_screens(world, 
         await until(pilot, lambda: app.screen.read_to > 0)
         screen = await assert_drawn_safe(app, pilot, "output page")
         assert "\\x" in screen or "\\u" in screen or output == LONG
+
+
+async def test_a_hostile_session_arn_is_spelled_out_in_the_detail_pane(world, monkeypatch):
+    """STS names the session it grants: the board's detail pane shows that ARN."""
+    from tests.test_doors_terminal import GrantingSts
+
+    organisation(world)
+    sts = GrantingSts()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts.url)
+    app = RolecallApp(clock=time.time, auto_renew=False, ticking=False)
+    try:
+        async with app.run_test(size=(140, 40), notifications=True, tooltips=True) as pilot:
+            await app.board_screen.loaded()
+            assert app.board_screen.board.select("dev-deploy")
+            await pilot.press("enter")
+            await until(pilot, lambda: app.screen.__class__.__name__ == "AssumeModal")
+            await pilot.press("enter")
+            board = app.board_screen
+            await until(pilot, lambda: board.row("dev-deploy").session is not None, 60)
+            board.show_detail()
+            screen = await assert_drawn_safe(app, pilot, "board, detail pane")
+            assert "\\u202e" in screen
+    finally:
+        sts.stop()

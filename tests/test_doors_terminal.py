@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import World
 from tests.doors_world import RECIPES, raw_controls, run, sweep_world
-from tests.fake_sts import StsHandler, serve, sts_error
+from tests.fake_sts import FakeSts, StsHandler, serve, sts_error
 from tests.fakes.fixtures import cloudtrail_fake, sso_fakes  # noqa: F401
 from tests.helpers import assert_fails
 
@@ -89,6 +89,25 @@ def sts_answers(world: World, request) -> tuple[list[list[str]], str | None]:
     server, url = serve(Denying)
     request.addfinalizer(server.shutdown)
     request.getfixturevalue("monkeypatch").setenv("AWS_ENDPOINT_URL_STS", url)
+    return [], "\\u202e"
+
+
+class GrantingSts(FakeSts):
+    """STS that grants every request, naming the new session with what XML can carry."""
+
+    def answer(self, form: dict[str, str]) -> str:
+        hostile = XML_SAFE.replace("&", "&amp;").replace("<", "&lt;")
+        return super().answer(form).replace("</Arn>", f"{hostile}</Arn>")
+
+
+def sts_grants(world: World, request) -> tuple[list[list[str]], str | None]:
+    """The session STS grants has an ARN full of what XML can carry (it is cached and
+    shown by every command that lists sessions)."""
+    sts = GrantingSts()
+    request.addfinalizer(sts.stop)
+    request.getfixturevalue("monkeypatch").setenv("AWS_ENDPOINT_URL_STS", sts.url)
+    assert run("forget", "--all")[0] == 0
+    assert run("assume", "r")[0] == 0
     return [], "\\u202e"
 
 
@@ -175,6 +194,7 @@ def policy_files(world: World, request) -> tuple[list[list[str]], str | None]:
 
 
 SOURCES = {f.__name__: f for f in (config_names, catalog_values, file_names, sts_answers,
+                                   sts_grants,
                                    cloudtrail_events, sso_portal, organizations,
                                    policy_files)}
 
