@@ -183,7 +183,7 @@ def test_explicit_session_names_are_checked(name):
 # command joins COVERED (or, if it must not run unattended, say why in UNATTENDED_NEVER).
 COVERED = ("list", "assume", "env", "exec", "shell", "write", "process", "sessions", "forget",
            "clean", "demo", "doctor", "lint", "sso", "discover", "serve", "audit", "run",
-           "console", "completion", "keys")
+           "console", "completion", "keys", "prompt")
 UNATTENDED_NEVER: dict[str, str] = {}
 
 

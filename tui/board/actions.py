@@ -267,7 +267,7 @@ class RoleActions(Jobs):
         if self._source(row.name):
             assert session.credentials is not None
             return environment.build(row.name, session.credentials.to_process_json(),
-                                     session.region)
+                                     session.region, self.ws.refresh_window)
         return self.ws.environment(row.name, session)
 
     def open_shell(self, name: str, variables: dict[str, str]) -> None:

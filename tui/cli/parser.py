@@ -129,6 +129,7 @@ def build_parser() -> tuple[Parser, Commands]:
         run,
         serve,
         sessions,
+        shell_prompt,
         sso,
         trust,
     )
@@ -149,6 +150,7 @@ def build_parser() -> tuple[Parser, Commands]:
     run.register(commands)
     console.register(commands)
     keys.register(commands)
+    shell_prompt.register(commands)
     completion.register(commands)
     return parser, commands
 
