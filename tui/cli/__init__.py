@@ -28,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
             from tui.cli.shell_prompt import fast as prompt_line
 
             status = prompt_line(args)
+        elif args and args[0] == "eks":
+            # lazy: kubectl runs `eks token` for every command: a cached token needs no parser
+            from tui.cli.eks import fast as eks_token
+
+            status = eks_token(args)
         if status is None:
             # lazy: argparse and every command module only when the fast path did not answer
             from tui.cli.parser import parse

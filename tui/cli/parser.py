@@ -124,6 +124,7 @@ def build_parser() -> tuple[Parser, Commands]:
         audit,
         completion,
         console,
+        eks,
         keys,
         roles,
         run,
@@ -151,6 +152,7 @@ def build_parser() -> tuple[Parser, Commands]:
     console.register(commands)
     keys.register(commands)
     shell_prompt.register(commands)
+    eks.register(commands)
     completion.register(commands)
     return parser, commands
 
