@@ -20,6 +20,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from profiles.config.tags import shown
+from profiles.doors.terminal import shown as shown_text
 from profiles.durations import format_countdown
 from profiles.model import iso, session_state
 from tui.board.columns import chain_text
@@ -135,6 +136,11 @@ class Detail(Static):
             facts.add_row("from", Text(f"chained by hand from {source}"))
         for label, text in tagging_rows(role, row.session):
             facts.add_row(label, text)
+        if role is not None and role.eks_clusters:
+            eks = Text(shown_text(", ".join(f"{name}@{region}" if region else name
+                                            for name, region in role.eks_clusters)))
+            eks.append("  ^p kubeconfig", style="dim")
+            facts.add_row("eks", eks)
         session = row.session
         state = row.state(now, window)
         if error := row_error(row):
