@@ -72,10 +72,13 @@ def test_the_hot_path_modules_import_only_the_standard_library_and_jeepney():
     own = {f"{node.module}.{alias.name}" for node in ast.walk(ast.parse(fastpath.read_text()))
            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("profiles")
            for alias in node.names}
-    assert own <= {"profiles.xdg"}  # its one module of ours: the dirs' rule, stdlib only
+    # its modules of ours: the dirs' rule and the expiry's arithmetic, stdlib only
+    assert own <= {"profiles.xdg", "profiles.countdown.epoch"}
     assert top(imports(ROOT / "profiles" / "xdg.py")) - allowed == set()
+    assert top(imports(ROOT / "profiles" / "countdown.py")) - allowed == set()
     own = {"profiles.sessions", "profiles.sessions.fastpath", "profiles.output",
-           "profiles.output.environment", "tui.cli.child", "tui.cli.fast"}
+           "profiles.output.environment", "tui.cli.child", "tui.cli.fast",
+           "tui.cli.shell_prompt", "tui.cli.eks"}
     slow = {"tui.cli.parser", "profiles.errors", "tui.cli.prompt"}  # after a miss only
     for name in ("__init__.py", "fast.py", "child.py"):
         found = imports(ROOT / "tui" / "cli" / name)
@@ -84,6 +87,27 @@ def test_the_hot_path_modules_import_only_the_standard_library_and_jeepney():
     assert {m for m in env if m.split(".")[0] not in STDLIB} <= {"profiles.output.shells"}
     shells = imports(ROOT / "profiles" / "output" / "shells.py")
     assert {m for m in shells if m.split(".")[0] not in STDLIB} <= slow  # on a refusal
+
+
+def test_the_prompt_and_a_cached_eks_token_import_only_the_standard_library():
+    """``prompt`` (every shell prompt) and ``eks token`` on a hit (every kubectl call):
+    their modules import rolecall's stdlib-only modules and jeepney, nothing else."""
+    def ours(path: Path, top_level: bool = True) -> set[str]:
+        found = imports(path, top_level_only=top_level)
+        assert top(found) - STDLIB - {"jeepney"} <= {"profiles", "tui"}, path
+        return {m for m in found if m.split(".")[0] in ("profiles", "tui")}
+
+    assert ours(ROOT / "tui" / "cli" / "shell_prompt.py") <= {"profiles.output"}  # .prompt
+    assert ours(ROOT / "profiles" / "output" / "__init__.py", top_level=False) == set()
+    assert ours(ROOT / "profiles" / "output" / "prompt.py", top_level=False) <= {
+        "profiles.countdown", "profiles.doors.terminal"}
+    assert ours(ROOT / "tui" / "cli" / "eks.py") == set()  # the rest inside its commands
+    assert ours(ROOT / "profiles" / "eks" / "credential.py", top_level=False) <= {
+        "profiles.countdown", "profiles.doors", "profiles.doors.statefiles",
+        "profiles.sessions", "profiles.sessions.fastpath"}
+    assert ours(ROOT / "profiles" / "doors" / "statefiles.py", top_level=False) <= {
+        "profiles.errors"}
+    assert ours(ROOT / "profiles" / "doors" / "terminal.py", top_level=False) == set()
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "tui" / "cli").glob("*.py")),
