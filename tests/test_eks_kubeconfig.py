@@ -227,6 +227,14 @@ def test_kubectls_lock_is_honoured(kube, monkeypatch):
         assert busy.returncode != 0 and "config.lock" in busy.stderr
     kubeconfig.write(new, kube.kubeconfig)
     assert not lock.exists()
+    link = kube.home / "kubeconfig-link"  # kubectl locks the path it is given: so does rolecall
+    link.symlink_to(kube.kubeconfig)
+    link.with_name("kubeconfig-link.lock").write_text("")
+    with pytest.raises(FileWriteError, match="kubeconfig-link.lock exists"):
+        kubeconfig.write(new, link)
+    link.with_name("kubeconfig-link.lock").unlink()
+    kubeconfig.write(new, link)
+    assert link.is_symlink() and not list(kube.home.glob("*.lock"))
 
 
 def test_bad_arguments_are_one_line(kube):

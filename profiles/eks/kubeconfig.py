@@ -5,10 +5,12 @@ The file is the one kubectl writes: the first of ``$KUBECONFIG``'s list, else
 ``~/.kube/config``. It is written as the credentials file is (:mod:`profiles.output.target`):
 only a regular file (a symlink is followed and kept), through a temp file of rolecall's
 own naming, mode 0600, checked and renamed over it. The lock is kubectl's own (``FILE.lock``
-created exclusively, removed after), so rolecall and kubectl never write at once and
+created exclusively, removed after; beside the path as given, as kubectl takes it, and
+beside the file a symlink leads to), so rolecall and kubectl never write at once and
 neither leaves the other a lock it would trip on. The YAML is read and written by PyYAML,
-never by hand: names (a role's is outside text) are scalars PyYAML quotes as needed, the
-command's arguments a list, and the new file must read back as exactly what was meant.
+never by hand: names (a role's is outside text) are scalars, quoted wherever any reader
+(kubectl's go-yaml too) could take them for something else, the command's arguments a
+list, and the new file must read back as exactly what was meant.
 Every other entry and key is kept (PyYAML keeps no comments: kubectl does not either).
 """
 
@@ -232,8 +234,11 @@ def write(new: Entry, file: Path | None = None) -> tuple[Path, bool]:
         where.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise FileWriteError(f"cannot create {where.parent}: {exc.strerror}") from None
+    given = Path(os.path.abspath(file))
     try:
-        with kubectl_lock(where):
+        # kubectl locks the path it was given; rolecall's writers lock the file itself
+        with kubectl_lock(given), kubectl_lock(where) if where != given \
+                else contextlib.nullcontext():
             target.sweep(where)
             text = target.read(where, shown=file, fix=FIX)
             data, created = merged(_load(text, where), new)
