@@ -7,15 +7,17 @@ shell started, so the prompt warns exactly when the board does. Nothing else is 
 keyring, no config file, no clock but the local one. Import-free (``json`` only for
 ``--format json``): a prompt runs this on every line.
 
-The role name is outside text (a shared catalog or AWS config names it): it is shown
-through the terminal door, and for each shell quoted by that shell's prompt rules, so no
-name can add a prompt escape (bash's ``\\[``, zsh's ``%``) or a command.
+The role name is outside text (a shared catalog or AWS config names it): anything in it a
+terminal would act on goes through the terminal door, and each shell's spelling quotes it
+by that shell's prompt rules, so no name can add a prompt escape (bash's ``\\[``, zsh's
+``%``) or a command.
 """
 
-from collections.abc import Mapping
-
 from profiles.countdown import epoch, format_countdown
-from profiles.doors.terminal import shown
+
+TYPE_CHECKING = False  # typing's flag without importing typing: a prompt pays for imports
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 ROLE, EXPIRATION, WINDOW = "ROLECALL_ROLE", "AWS_CREDENTIAL_EXPIRATION", "ROLECALL_REFRESH_WINDOW"
 ENDPOINT = "AWS_CONTAINER_CREDENTIALS_FULL_URI"  # `exec --server`: renewed, no expiry to show
@@ -43,7 +45,12 @@ class Segment:
     def text(self) -> str:
         """``prod-admin 42:10``, ``prod-admin 1:02:03``, ``prod-admin expired``; the role
         alone when there is nothing to count down to."""
-        name = shown(self.role)
+        name = self.role
+        if not name.isprintable():  # the door's own test (terminal.safe): escape through it
+            # lazy: the terminal door only for a name with something to escape
+            from profiles.doors.terminal import shown
+
+            name = shown(name)
         return name if self.left is None else f"{name} {format_countdown(self.left)}"
 
 
@@ -54,7 +61,7 @@ def window(value: str | None) -> int:
     return DEFAULT_WINDOW
 
 
-def segment(env: Mapping[str, str], now: float) -> Segment | None:
+def segment(env: "Mapping[str, str]", now: float) -> Segment | None:
     """The segment for a shell with environment ``env`` at ``now``; None outside a
     rolecall shell."""
     role = env.get(ROLE)
@@ -121,7 +128,7 @@ def _json(seg: Segment | None) -> str:
     return json.dumps(data) + "\n"
 
 
-def wants_color(fmt: str, isatty: bool, env: Mapping[str, str]) -> bool:
+def wants_color(fmt: str, isatty: bool, env: "Mapping[str, str]") -> bool:
     """Colour for the shells' formats, and for ``plain`` on a terminal; never with
     ``NO_COLOR`` set (no-color.org)."""
     if env.get("NO_COLOR"):
