@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from profiles.countdown import format_countdown  # noqa: F401 - the board's spelling
 from profiles.errors import UsageError
 
 MIN_DURATION = 900
@@ -41,13 +42,3 @@ def format_duration(seconds: int) -> str:
     out = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
     out += f"{secs}s" if secs or not out else ""
     return out
-
-
-def format_countdown(seconds: float) -> str:
-    """``mm:ss`` under an hour, ``h:mm:ss`` above, ``expired`` at or below zero."""
-    if seconds <= 0:
-        return "expired"
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"

@@ -82,6 +82,8 @@ class Role:
     source_identity: str | None = None  # catalog: SourceIdentity (a template, as names)
     tags: tuple[tuple[str, str], ...] = ()  # catalog: session tags, in file order
     transitive_tag_keys: tuple[str, ...] = ()
+    # catalog: the EKS clusters the role reaches, as (name, region or None)
+    eks_clusters: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def _arn_parts(self) -> tuple[str, str]:

@@ -147,7 +147,7 @@ class Workspace:
     def environment(self, name: str, session: Session) -> dict[str, str]:
         assert session.credentials is not None
         return environment.build(name, session.credentials.to_process_json(),
-                                 self._region(name, session))
+                                 self._region(name, session), self.refresh_window)
 
     def write(self, name: str, session: Session, profile: str | None = None,
               force: bool = False) -> Path:

@@ -112,9 +112,10 @@ class Moto:
     def client(self, service: str, account: str = "123456789012", **kwargs):
         import boto3
 
+        kwargs.setdefault("region_name", "us-east-1")
         client = boto3.client(
-            service, endpoint_url=self.url, region_name="us-east-1",
-            aws_access_key_id="testing", aws_secret_access_key="testing", **kwargs)
+            service, endpoint_url=self.url, aws_access_key_id="testing",
+            aws_secret_access_key="testing", **kwargs)
 
         def tag(request, **_):
             request.headers["x-moto-account-id"] = account

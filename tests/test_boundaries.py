@@ -72,16 +72,18 @@ def test_the_hot_path_modules_import_only_the_standard_library_and_jeepney():
     own = {f"{node.module}.{alias.name}" for node in ast.walk(ast.parse(fastpath.read_text()))
            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("profiles")
            for alias in node.names}
-    # Its modules of ours: the dirs' rule and the state-files door (and the error the
-    # door raises), each standard library only.
-    assert own <= {"profiles.xdg", "profiles.doors.statefiles", "profiles.errors.ConfigError"}
-    for module in ("xdg.py", "doors/statefiles.py", "doors/__init__.py", "errors.py"):
+    # Its modules of ours: the dirs' rule, the expiry's arithmetic and the state-files
+    # door (and the error the door raises), each standard library only.
+    assert own <= {"profiles.xdg", "profiles.countdown.epoch", "profiles.doors.statefiles",
+                   "profiles.errors.ConfigError"}
+    for module in ("xdg.py", "countdown.py", "doors/statefiles.py", "doors/__init__.py",
+                   "errors.py"):
         found = imports(ROOT / "profiles" / module)
         assert top(found) - allowed <= {"profiles"}, module
         assert {m for m in found if m.startswith("profiles")} <= {"profiles.errors"}, module
     own = {"profiles.sessions", "profiles.sessions.fastpath", "profiles.output",
            "profiles.output.environment", "tui.cli.child", "tui.cli.fast",
-           "profiles.doors.terminal"}
+           "profiles.doors.terminal", "tui.cli.shell_prompt", "tui.cli.eks"}
     assert imports(ROOT / "profiles" / "doors" / "terminal.py") == set()  # nothing at all
     slow = {"tui.cli.parser", "profiles.errors", "tui.cli.prompt"}  # after a miss only
     for name in ("__init__.py", "fast.py", "child.py"):
@@ -91,6 +93,27 @@ def test_the_hot_path_modules_import_only_the_standard_library_and_jeepney():
     assert {m for m in env if m.split(".")[0] not in STDLIB} <= {"profiles.output.shells"}
     shells = imports(ROOT / "profiles" / "output" / "shells.py")
     assert {m for m in shells if m.split(".")[0] not in STDLIB} <= slow  # on a refusal
+
+
+def test_the_prompt_and_a_cached_eks_token_import_only_the_standard_library():
+    """``prompt`` (every shell prompt) and ``eks token`` on a hit (every kubectl call):
+    their modules import rolecall's stdlib-only modules and jeepney, nothing else."""
+    def ours(path: Path, top_level: bool = True) -> set[str]:
+        found = imports(path, top_level_only=top_level)
+        assert top(found) - STDLIB - {"jeepney"} <= {"profiles", "tui"}, path
+        return {m for m in found if m.split(".")[0] in ("profiles", "tui")}
+
+    assert ours(ROOT / "tui" / "cli" / "shell_prompt.py") <= {"profiles.output"}  # .prompt
+    assert ours(ROOT / "profiles" / "output" / "__init__.py", top_level=False) == set()
+    assert ours(ROOT / "profiles" / "output" / "prompt.py", top_level=False) <= {
+        "profiles.countdown", "profiles.doors.terminal"}
+    assert ours(ROOT / "tui" / "cli" / "eks.py") == set()  # the rest inside its commands
+    assert ours(ROOT / "profiles" / "eks" / "credential.py", top_level=False) <= {
+        "profiles.countdown", "profiles.doors", "profiles.doors.statefiles",
+        "profiles.sessions", "profiles.sessions.fastpath"}
+    assert ours(ROOT / "profiles" / "doors" / "statefiles.py", top_level=False) <= {
+        "profiles.errors"}
+    assert ours(ROOT / "profiles" / "doors" / "terminal.py", top_level=False) == set()
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "tui" / "cli").glob("*.py")),

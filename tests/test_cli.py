@@ -112,6 +112,7 @@ def test_env_every_format(world):
         "AWS_SESSION_TOKEN": creds["SessionToken"],
         "AWS_CREDENTIAL_EXPIRATION": creds["Expiration"],
         "AWS_SESSION_EXPIRATION": creds["Expiration"], "ROLECALL_ROLE": "hop1",
+        "ROLECALL_REFRESH_WINDOW": "300",  # the catalog's window, for `rolecall prompt`
     }
     # the fast path (a cache hit, plain arguments), then the full path (--debug)
     for args in (["env", "hop1"], ["env", "hop1", "--debug"]):

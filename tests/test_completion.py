@@ -62,6 +62,22 @@ def test_commands_options_values_and_roles(world):
     assert described == {"prod-admin": "dev R"}
 
 
+def test_the_new_commands_and_the_catalogs_clusters(world):
+    roles_world(world, "prod-admin", "dev")
+    world.catalog.write_text('[roles.prod-admin]\neks_clusters = ["prod", "analytics@eu-west-1"]'
+                             '\n[roles.dev]\neks_clusters = ["prod"]\n')
+    past = time.time() - 60
+    os.utime(world.catalog, (past, past))
+    assert words("prom") == ["prompt"]
+    assert words("prompt", "--format", "") == ["plain", "bash", "zsh", "fish", "powershell",
+                                                "starship", "json"]
+    assert words("eks", "") == ["token", "kubeconfig"]
+    assert words("eks", "token", "prod") == ["prod-admin"]
+    assert words("eks", "kubeconfig", "dev", "--") >= ["--cluster", "--region", "--server"]
+    assert words("eks", "token", "dev", "--cluster", "") == ["analytics", "prod"]
+    assert words("eks", "token", "dev", "--cluster=a") == ["--cluster=analytics"]
+
+
 def test_key_names_complete_from_the_index_alone(world):
     from profiles.estate.keys import KeyStore
 

@@ -47,6 +47,10 @@ SAFE_PRODUCERS = {
                           "load)",
     "complete": "tui.cli.completion.complete: candidates that are not terminal-safe are "
                 "dropped",
+    "credential.document": "profiles.eks.credential.document: the ExecCredential as "
+                           "json.dumps writes it",
+    "prompt.render": "profiles.output.prompt.render: the role name through shown(), the "
+                     "rest rolecall's own marks and digits",
 }
 # Modules that may print what they like, and why.
 TERMINAL_ALLOWED = {
@@ -301,6 +305,8 @@ FILES_ALLOWED = {
     ("tui/cli/__init__.py", "_discard_stdout"): "opens os.devnull to drop a dead stdout",
     ("profiles/output/target.py", "replace"): "the credentials file's own writer: its temp "
                                               "file, created O_EXCL|O_NOFOLLOW beside it",
+    ("profiles/eks/kubeconfig.py", "kubectl_lock"): "kubectl's own lock beside the "
+                                                    "kubeconfig, created O_EXCL|O_NOFOLLOW",
     ("tui/demo/world.py", "write_files"): "the demo's own sandbox files, in a fresh temp dir",
     ("tui/demo/world.py", "command_shim"): "the demo's own `rolecall` shim, in its temp dir",
     ("tui/demo/screenshots.py", "to_png"): "a developer's script: reads the SVGs it made",

@@ -157,8 +157,8 @@ def test_the_default_layout_end_to_end(world):
     after_site = [n.strip() for n in names[names.index(" site") + 1:]]  # the program's own
     ours = {n for n in after_site if n.split(".")[0] in ("profiles", "tui")}
     assert ours == {"tui", "tui.cli", "tui.cli.fast", "profiles", "profiles.sessions",
-                    "profiles.sessions.fastpath", "profiles.xdg", "profiles.doors",
-                    "profiles.doors.statefiles", "profiles.errors"}  # the state-files door
+                    "profiles.sessions.fastpath", "profiles.xdg", "profiles.countdown",
+                    "profiles.doors", "profiles.doors.statefiles", "profiles.errors"}
     roots = {n.split(".")[0] for n in after_site}
     assert roots - {"profiles", "tui", "jeepney"} <= set(sys.stdlib_module_names), roots
     assert "platformdirs" not in roots

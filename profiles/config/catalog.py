@@ -23,13 +23,14 @@ from profiles.sessions import names as session_names
 ROLE_KEYS = {
     "role_arn", "source", "external_id", "mfa_serial", "duration", "max_duration",
     "session_name", "region", "mfa_mode", "trust_policy",
-    "keys", "source_identity", "tags", "transitive_tag_keys",
+    "keys", "source_identity", "tags", "transitive_tag_keys", "eks_clusters",
 }
 SETTINGS_KEYS = {"refresh_window", "session_name", "mfa_mode", "duration", "mfa_duration",
                  "sso_name", "sso_ttl", "source_identity"}
 # audit_role: the role whose session reads the account's CloudTrail (rolecall audit)
 ACCOUNT_KEYS = {"alias", "tags", "audit_role"}
-NOT_TEXT = ("duration", "max_duration", "tags", "transitive_tag_keys")  # role keys, not strings
+NOT_TEXT = ("duration", "max_duration", "tags", "transitive_tag_keys",  # not strings
+            "eks_clusters")
 TABLES = {"settings", "accounts", "roles"}
 _POSITION = re.compile(r"\((at line \d+, column \d+|at end of document)\)")
 # STS's own constraints (its API model: pattern, min, max); botocore checks only the min.
@@ -217,6 +218,11 @@ def role(name: str, raw: object, path: Path, existing: Role | None) -> Role:
         check_arn(raw["role_arn"], where)
     changes: dict[str, object] = {k: raw[k] for k in raw if k not in NOT_TEXT}
     changes.update(_tags(raw, where))
+    if "eks_clusters" in raw:
+        # lazy: the cluster rules only for a role that lists clusters
+        from profiles.eks.clusters import from_catalog
+
+        changes["eks_clusters"] = from_catalog(raw["eks_clusters"], where)
     for key in ("duration", "max_duration"):
         if key in raw:
             changes[key] = duration(raw[key], where, key, MIN_DURATION, MAX_DURATION)

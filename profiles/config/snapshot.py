@@ -32,9 +32,9 @@ from profiles.estate import roster
 from profiles.model import Account, Base, Role, Settings
 
 NAME = "inventory.json"
-VERSION = 8  # 4: role cache keys name their profile; 5: broken roles, bases' static keys;
+VERSION = 9  # 4: role cache keys name their profile; 5: broken roles, bases' static keys;
 # 6: IAM Identity Center sessions and roles; 7: accounts' audit_role
-# 8: roles' mfa_process, keys, source_identity and session tags
+# 8: roles' mfa_process, keys, source_identity and session tags; 9: roles' eks_clusters
 SETTLED_NS = 1_000_000_000
 
 
@@ -67,6 +67,7 @@ def _files(config_file: Path | None, credentials_file: Path | None,
 _ROLE_FIELDS = list(Role.__dataclass_fields__)  # "name" first
 # Role fields that are tuples (JSON gives lists back).
 _TAGS, _PASSED = _ROLE_FIELDS.index("tags"), _ROLE_FIELDS.index("transitive_tag_keys")
+_CLUSTERS = _ROLE_FIELDS.index("eks_clusters")
 
 
 def _role_entry(inv: inventory.Inventory, role: Role) -> list:
@@ -117,6 +118,8 @@ def _roles(data: dict, inv: inventory.Inventory) -> dict[str, Role]:
         tags, passed = entry[_TAGS], entry[_PASSED]  # session tags: mostly none
         attrs["tags"] = tuple(map(tuple, tags)) if tags else ()
         attrs["transitive_tag_keys"] = tuple(passed) if passed else ()
+        clusters = entry[_CLUSTERS]
+        attrs["eks_clusters"] = tuple(map(tuple, clusters)) if clusters else ()
         attrs["_arn"] = (entry[width + 1], entry[width + 2])  # what _arn_parts parses
         name = entry[0]
         roles[name] = role

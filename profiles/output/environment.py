@@ -11,6 +11,7 @@ __all__ = ["ENDPOINT_REMOVED", "FORMATS", "NEST_MARKER", "REMOVED", "build", "ch
            "endpoint", "render"]
 REMOVED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 NEST_MARKER = "ROLECALL_ROLE"
+WINDOW = "ROLECALL_REFRESH_WINDOW"  # seconds: `rolecall prompt` warns inside it, as the board
 FULL_URI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
 TOKEN = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
 # With the endpoint, nothing botocore would read before the container provider (or
@@ -23,8 +24,10 @@ ENDPOINT_REMOVED = (*REMOVED, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
 
 
-def build(role: str, credentials: dict[str, str], region: str | None) -> dict[str, str]:
-    """Variables to set, from credential_process-shaped credentials."""
+def build(role: str, credentials: dict[str, str], region: str | None,
+          refresh_window: int | None = None) -> dict[str, str]:
+    """Variables to set, from credential_process-shaped credentials; ``refresh_window``
+    (the catalog's, in seconds) tells ``rolecall prompt`` when to warn."""
     env = {
         "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
         "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
@@ -35,6 +38,8 @@ def build(role: str, credentials: dict[str, str], region: str | None) -> dict[st
     if region:
         env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = region
     env[NEST_MARKER] = role
+    if refresh_window is not None:
+        env[WINDOW] = str(int(refresh_window))
     return env
 
 

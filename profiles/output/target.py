@@ -37,18 +37,23 @@ def _kind(mode: int) -> str:
     return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
 
 
-def _not_regular(shown: Path, where: Path, mode: int) -> UsageError:
+CREDENTIALS_FIX = ("point AWS_SHARED_CREDENTIALS_FILE at a regular file, or use "
+                   "credential_process = rolecall process ROLE instead of a written profile")
+
+
+def _not_regular(shown: Path, where: Path, mode: int, fix: str = CREDENTIALS_FIX
+                 ) -> UsageError:
     via = f" (through the symlink {shown})" if shown != where else ""
     return UsageError(
         f"{where}{via} is {_kind(mode)}, not a regular file; rolecall writes credentials "
-        "only to a regular file", fix="point AWS_SHARED_CREDENTIALS_FILE at a regular file, "
-        "or use credential_process = rolecall process ROLE instead of a written profile")
+        "only to a regular file", fix=fix)
 
 
-def resolve(path: Path) -> Path:
+def resolve(path: Path, fix: str = CREDENTIALS_FIX) -> Path:
     """The file a write to ``path`` replaces: ``path``, or the end of its symlink chain.
     A missing end (a dangling link) is created there, as the AWS CLI does, if its
-    directory exists. Refuses a loop, and anything but a regular file."""
+    directory exists. Refuses a loop, and anything but a regular file (``fix`` says
+    what to do about that file)."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -66,11 +71,11 @@ def resolve(path: Path) -> Path:
         raise FileWriteError(f"cannot reach {path}: {exc.strerror}") from None
     end = Path(os.path.realpath(path)) if os.path.islink(path) else path
     if not stat.S_ISREG(st.st_mode):
-        raise _not_regular(path, end, st.st_mode)
+        raise _not_regular(path, end, st.st_mode, fix)
     return end
 
 
-def read(target: Path, shown: Path | None = None) -> str:
+def read(target: Path, shown: Path | None = None, fix: str = CREDENTIALS_FIX) -> str:
     """The file's text exactly as stored (UTF-8, line endings untranslated); "" if it
     does not exist. Never blocks: opened non-blocking, then checked to be regular."""
     try:
@@ -78,7 +83,7 @@ def read(target: Path, shown: Path | None = None) -> str:
     except FileNotFoundError:
         return ""
     except statefiles.NotRegular as exc:
-        raise _not_regular(shown or target, target, exc.mode) from None
+        raise _not_regular(shown or target, target, exc.mode, fix) from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # swapped for a link since resolve()
             raise UsageError(f"{target} changed into a symlink while rolecall read it",

@@ -214,6 +214,45 @@ class SessionCache:
         self._update_index(change)
         self.secrets.delete(stale)  # superseded by a config change: the secret goes too
 
+    def put_token(self, session: Session, payload: dict[str, str], stamp: str = "") -> None:
+        """Cache a secret made from a session that is no session itself (an EKS token):
+        ``payload`` in the keyring (naming its key, as sessions' do), ``session`` (its
+        kind and ``params`` saying what it is for) in the index. An entry of the same
+        role, kind and params under another key (the role's config changed) goes."""
+        items = self.secrets.set_many({session.key: (
+            json.dumps({**payload, "Key": session.key}),
+            f"rolecall {session.kind} token: {session.role}")})
+        stale: list[str] = []
+        same = (session.role, session.kind, session.params)
+
+        def change(data: dict) -> None:
+            indexed = data["sessions"]
+            stale[:] = [k for k, e in indexed.items() if k != session.key
+                        and (e.get("role"), e.get("kind"), e.get("params")) == same]
+            for key in stale:
+                del indexed[key]
+            entry = session.to_index()
+            entry.update(stamp=stamp, backend=self.backend_name)
+            if session.key in items:
+                entry["item"] = items[session.key]
+            indexed[session.key] = entry
+
+        self._update_index(change)
+        self.secrets.delete(stale)
+
+    def payload(self, key: str, index: dict | None = None) -> dict | None:
+        """The secret stored for index entry ``key`` (a token's), if it names ``key``."""
+        entry = (index or self.read_index())["sessions"].get(key)
+        if entry is None:
+            return None
+        secret = (self.secrets.fast_get(entry.get("backend"), key, entry.get("item"))
+                  or self.secrets.get(key))
+        try:
+            data = json.loads(secret or "null")
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) and data.get("Key") == key else None
+
     def restamp(self, key: str, stamp: str, refresh_window: int, region: str | None) -> None:
         """Record that session ``key`` still serves its profile as configured now (stamp,
         refresh window, region), so the fast path serves it again after a config edit."""

@@ -87,7 +87,8 @@ class Gatherer:
 
     def _live(self) -> dict[str, object]:
         now = self.ws.now()
-        return {s.role: s for s in self.ws.sessions() if s.seconds_left(now) > 0}
+        return {s.role: s for s in self.ws.sessions()
+                if s.kind == "role" and s.seconds_left(now) > 0}
 
     def _assume(self, name: str) -> reads.Keys:
         session = self.ws.assume(name).session

@@ -268,7 +268,7 @@ class RoleActions(Jobs):
         if self._source(row.name):
             assert session.credentials is not None
             return environment.build(row.name, session.credentials.to_process_json(),
-                                     session.region)
+                                     session.region, self.ws.refresh_window)
         return self.ws.environment(row.name, session)
 
     def open_shell(self, name: str, variables: dict[str, str]) -> None:
@@ -297,6 +297,28 @@ class RoleActions(Jobs):
         self.background(row.name, "forget…", partial(ws.forget, row.name),
                         lambda n: self.rc.say(f"forgot {n} session{'s' * (n != 1)} of "
                                               f"{row.name}"), verb="forget")
+
+
+    # -- kubeconfig (the palette's "kubeconfig: ROLE CLUSTER") ---------------------------
+
+    def kubeconfig(self, name: str, cluster: str) -> None:
+        """Write the kubeconfig entry of ``name`` for one of its catalog's clusters, as
+        ``rolecall eks kubeconfig`` does (the cluster described by EKS as the role)."""
+        if self.board is None or not self.board.select(name):
+            return
+        row = self._selected(need_session=True)
+        if row is None or self.ws is None:
+            return
+        # lazy: the kubeconfig writer (PyYAML) on first use
+        from profiles.eks import kubeconfig
+
+        def done(result: tuple[Any, Any]) -> None:
+            where, added = result
+            self.rc.say(f"context {added.entry.context} in {where}, now kubectl's current "
+                        "context", title="kubeconfig")
+
+        self.background(name, "kubeconfig…", partial(kubeconfig.add, self.ws, name, cluster),
+                        done, verb="kubeconfig")
 
 
 def credentials_of(ws: Any, row: RoleRow) -> Session:

@@ -138,6 +138,11 @@ class Detail(Static):
             facts.add_row("from", Text(f"chained by hand from {shown(source)}"))
         for label, text in tagging_rows(role, row.session):
             facts.add_row(label, text)
+        if role is not None and role.eks_clusters:
+            eks = Text(shown(", ".join(f"{name}@{region}" if region else name
+                                            for name, region in role.eks_clusters)))
+            eks.append("  ^p kubeconfig", style="dim")
+            facts.add_row("eks", eks)
         session = row.session
         state = row.state(now, window)
         if error := row_error(row):

@@ -1,5 +1,6 @@
 """Command palette entries: "assume: NAME" for every role; "write: NAME", "shell: NAME"
-and the other session verbs only for roles with a live session. Shown literally."""
+and the other session verbs only for roles with a live session, and for those
+"kubeconfig: NAME CLUSTER" for each EKS cluster the catalog lists. Shown literally."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ VERBS = (
     ("doctor", "why the role can or cannot be assumed, hop by hop"),
 )
 LIVE_ONLY = frozenset({"chain", "write", "shell"})
+KUBECONFIG = "write the cluster's kubeconfig entry (rolecall eks kubeconfig)"
 DISCOVER = ("assume", "write", "shell")
 MATCH_STYLE = "underline"
 
@@ -61,6 +63,16 @@ class RoleCommands(Provider):
     def _verbs(self, name: str, live: set[str], verbs: tuple[str, ...]) -> list[str]:
         return [v for v in verbs if name in live or v not in LIVE_ONLY]
 
+    def _clusters(self, name: str, live: set[str]) -> list[tuple[str, object]]:
+        """``(text, run)`` of each "kubeconfig: NAME CLUSTER" a live role offers."""
+        board = self._board
+        role = board.ws.inventory.roles.get(name) if board.ws is not None else None
+        if role is None or name not in live:
+            return []
+        return [(f"kubeconfig: {shown(name)} {shown(cluster)}",
+                 partial(board.kubeconfig, name, cluster))
+                for cluster, _region in role.eks_clusters]
+
     async def discover(self) -> Hits:
         board = self._board
         selected = board.board.selected if board.board is not None else None
@@ -73,6 +85,8 @@ class RoleCommands(Provider):
                 text = f"{verb}: {shown(name)}"  # a name from a shared config: through the door
                 yield DiscoveryHit(Content(text), partial(self._run, verb, name),
                                    text=text, help=dict(VERBS)[verb])
+            for text, run in self._clusters(name, live):
+                yield DiscoveryHit(Content(text), run, text=text, help=KUBECONFIG)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -86,6 +100,11 @@ class RoleCommands(Provider):
                 if score > 0:
                     yield Hit(score, highlight(text, offsets), partial(self._run, verb, name),
                               text=text, help=dict(VERBS)[verb])
+                    count += 1
+            for text, run in self._clusters(name, live):
+                score, offsets = matcher.fuzzy_search.match(query, text)
+                if score > 0:
+                    yield Hit(score, highlight(text, offsets), run, text=text, help=KUBECONFIG)
                     count += 1
             if count >= 400:
                 return

@@ -23,6 +23,16 @@ def main(argv: list[str] | None = None) -> int:
             from tui.cli.fast import try_fast
 
             status = try_fast(args)
+        elif args and args[0] == "prompt":
+            # lazy: a prompt runs this on every line: no parser, no core
+            from tui.cli.shell_prompt import fast as prompt_line
+
+            status = prompt_line(args)
+        elif args and args[0] == "eks":
+            # lazy: kubectl runs `eks token` for every command: a cached token needs no parser
+            from tui.cli.eks import fast as eks_token
+
+            status = eks_token(args)
         if status is None:
             # lazy: argparse and every command module only when the fast path did not answer
             from tui.cli.parser import parse

@@ -88,6 +88,22 @@ def role_names() -> list[tuple[str, str]]:
     return out
 
 
+def cluster_names() -> list[tuple[str, str]]:
+    """``(cluster, roles)`` of every EKS cluster the catalog lists for a role."""
+    try:
+        # lazy: the inventory snapshot only when cluster names are completed
+        from profiles.config import snapshot
+
+        inv = snapshot.read() or snapshot.load()
+    except Exception:  # noqa: BLE001 - completion never fails out loud
+        return []
+    found: dict[str, list[str]] = {}
+    for name, role in inv.roles.items():
+        for cluster, _region in role.eks_clusters:
+            found.setdefault(cluster, []).append(name)
+    return [(c, " ".join(roles)[:60]) for c, roles in sorted(found.items())]
+
+
 def key_names() -> list[tuple[str, str]]:
     """The names of long-lived keys (the non-secret index; no keyring)."""
     try:
@@ -109,6 +125,8 @@ def _values(action: argparse.Action, prefix: str) -> list[tuple[str, str]]:
     kind = getattr(action, "complete", None)
     if kind == "keys":
         found = key_names()
+    elif kind == "clusters":
+        found = cluster_names()
     elif action.choices is not None and not isinstance(action, argparse._SubParsersAction):
         found = [(str(c), "") for c in action.choices]
     elif action.metavar in ROLE_METAVARS:

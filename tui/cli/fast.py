@@ -59,7 +59,8 @@ def try_fast(args: list[str]) -> int | None:
     # lazy: the hot path: only the modules this hit needs
     from profiles.output import environment
 
-    variables = environment.build(args[1], credentials, entry.get("region"))
+    variables = environment.build(args[1], credentials, entry.get("region"),
+                                  entry.get("refresh_window", 300))
     if command is not None:
         # lazy: the hot path: only the modules this hit needs
         from tui.cli.child import execute

@@ -125,11 +125,13 @@ def build_parser() -> tuple[Parser, Commands]:
         audit,
         completion,
         console,
+        eks,
         keys,
         roles,
         run,
         serve,
         sessions,
+        shell_prompt,
         sso,
         trust,
     )
@@ -150,6 +152,8 @@ def build_parser() -> tuple[Parser, Commands]:
     run.register(commands)
     console.register(commands)
     keys.register(commands)
+    shell_prompt.register(commands)
+    eks.register(commands)
     completion.register(commands)
     return parser, commands
 

@@ -31,7 +31,8 @@ def cmd_sessions(ns: argparse.Namespace) -> int:
         print("no cached sessions")
         return 0
     rows = [("ROLE", "EXPIRES", "LEFT", "ARN")]
-    rows += [(s.role, iso(s.expires_at), common.left(s.seconds_left(now)), s.arn)
+    rows += [(s.role, iso(s.expires_at), common.left(s.seconds_left(now)),
+              f"eks token for {s.params.get('cluster')}" if s.kind == "eks" else s.arn)
              for s in sessions]
     sys.stdout.write(common.table(rows, right=(2,)))
     return 0
