@@ -62,7 +62,7 @@ def _failure(exc: Exception, name: str, session: str, account: str,
 def assume(engine: Engine, plan: Plan, step: Step, now: float) -> Session:
     """A new session for the SSO role of ``step``."""
     # lazy: the estate (botocore) only when an SSO hop runs
-    from profiles.estate import clients, tokens
+    from profiles.estate import clients, signin, tokens
 
     role = step.role
     assert role is not None and role.sso_session is not None
@@ -70,7 +70,8 @@ def assume(engine: Engine, plan: Plan, step: Step, now: float) -> Session:
     if sso is None:
         raise ConfigError(f"{role.name}: IAM Identity Center session {role.sso_session!r} "
                           "is not in the AWS config", fix="add its [sso-session] section")
-    token = tokens.usable(sso, tokens.TokenStore.of(engine.cache), engine.clock())
+    token = signin.token(sso, tokens.TokenStore.of(engine.cache), sign_in=engine.sign_in,
+                         clock=engine.clock)
     account, permission = role.account_id, role.role_short_name
     entry = journal.Entry(time=journal.now_iso(), action="GetRoleCredentials", role=role.name,
                           account_id=account, via=engine.acting_via)

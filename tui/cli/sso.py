@@ -123,8 +123,9 @@ def refreshed(ws):
 
 def cmd_login(ns: argparse.Namespace) -> int:
     # lazy: the core when a command runs, not when the parser is built
-    from profiles.estate import discovery, sso
+    from profiles.estate import discovery, signin, sso
     from profiles.estate.tokens import TokenStore, stamp
+    from tui.cli import signing
 
     ws = common.workspace(prompt=False)
     session = sso.resolve(ws.inventory, ns.session)
@@ -133,7 +134,13 @@ def cmd_login(ns: argparse.Namespace) -> int:
         _say("rolecall: note: no secure keyring: this login lasts for this command only\n"
              "  fix: pass --share to keep it in the AWS CLI's cache, or start a Secret "
              "Service")
-    token = sso.login(session, store, show=_show(not ns.no_browser))
+    kind = signin.method(session, ns.device_code)
+    if kind == "device" and not (ns.device_code or session.legacy):
+        signing.say("rolecall: note: no browser can open here (an SSH session, or no "
+                    "display): signing in with a device code")
+    flow = signing.flow(kind, _show(not ns.no_browser), browser=not ns.no_browser)
+    token, _ = signin.sign_in(session, store, flow, say=lambda text: signing.say(
+        f"rolecall: {text}"))
     print(f"logged in to {printable(session.name)} (until {stamp(token.expires_at)})")
     if ns.share:
         print(f"shared with the AWS CLI and SDKs: {printable(sso.share(session, token))}")
@@ -278,13 +285,17 @@ def register(commands: Commands) -> None:
         q.set_defaults(func=func)
         return q
 
-    q = add("login", cmd_login, "sign in (device authorization) and list the roles")
+    q = add("login", cmd_login, "sign in (in the browser, or with a device code) and list "
+            "the roles")
     q.add_argument("session", metavar="SESSION", nargs="?",
                    help="an [sso-session] name, or a profile that uses one")
     q.add_argument("--share", action="store_true",
                    help="also write the AWS CLI's ~/.aws/sso/cache file (the AWS CLI and "
                    "SDKs then use this login)")
     q.add_argument("--no-browser", action="store_true", help="print the URL only")
+    q.add_argument("--device-code", action="store_true",
+                   help="sign in with a device code (from another device), not in a browser "
+                   "here (chosen by itself where no browser can open)")
     q.add_argument("--sync", action="store_true", help="list the roles even if fresh")
     q.add_argument("--no-sync", action="store_true", help="do not list the roles")
     q = add("logout", cmd_logout, "sign out and drop the token from the keyring")
