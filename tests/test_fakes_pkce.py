@@ -128,7 +128,8 @@ def test_authorize_refuses_what_the_real_service_refuses(sso):
                           (reg["clientId"], "http://evil.example/oauth/callback"),
                           (reg["clientId"], "http://127.0.0.1:1/oauth/callback?x=1"),
                           (device["clientId"], REDIRECT), ("nope", REDIRECT)):
-        query = {"response_type": "code", "client_id": cid, "redirect_uri": redirect, "state": "s", "code_challenge_method": "S256",
+        query = {"response_type": "code", "client_id": cid, "redirect_uri": redirect,
+                 "state": "s", "code_challenge_method": "S256",
                  "code_challenge": challenge.rstrip("=")}
         status, headers, body = http(f"{sso.oidc.endpoint}/authorize?"
                                      f"{percent_encode_sequence(query)}")

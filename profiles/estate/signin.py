@@ -135,27 +135,35 @@ def _attempt(session: SsoSession, store: TokenStore, lock: Path, sign_in: SignIn
 def token(session: SsoSession, store: TokenStore, *, sign_in: SignIn | None = None,
           clock: Callable[[], float] = time.time, bound: float = WAIT,
           say: Callable[[str], None] | None = None,
-          cancelled: threading.Event | None = None) -> Token:
+          cancelled: threading.Event | None = None, refused: Token | None = None) -> Token:
     """A token for ``session`` with time left. One inside its last 15 minutes is renewed
     with the refresh token under the lock; with none to be had, ``sign_in`` runs (None:
-    LoginRequired), unless another caller's sign-in ran while this one waited."""
+    LoginRequired), unless another caller's sign-in ran while this one waited. A
+    ``refused`` token (the portal said so) counts as expired."""
+
+    def good(token: Token | None, margin: float) -> bool:
+        return token is not None and token.expires_at - clock() > margin and (
+            refused is None or token.access_token != refused.access_token)
+
     found = tokens.current(session, store)
-    if found is not None and found.expires_at - clock() > tokens.REFRESH_WINDOW:
-        return found
+    if good(found, tokens.REFRESH_WINDOW):
+        return found  # type: ignore[return-value]
     lock = lock_path(session, store)
     before = _tried(lock)
     with _turn(session, lock, bound, say, cancelled) as waited:
-        now = clock()
         found = tokens.current(session, store)
+        if good(found, tokens.REFRESH_WINDOW):
+            return found  # type: ignore[return-value]  # renewed while this one waited
         if found is not None:
-            if found.expires_at - now > tokens.REFRESH_WINDOW:
-                return found  # another caller renewed it while this one waited
-            fresh = tokens.refreshed(session, store, found, now)
+            fresh = tokens.refreshed(session, store, found, clock())
             if fresh is not None:
                 return fresh
-            if found.expires_at - now > tokens.MIN_LEFT:
-                return found
+            if good(found, tokens.MIN_LEFT):
+                return found  # type: ignore[return-value]
         if sign_in is None:
+            if refused is not None and found is not None and not good(found, 0):
+                raise LoginRequired(session.name, "is no longer logged in (the portal "
+                                    "refused its token)", code="UnauthorizedException")
             raise tokens.needs_login(session, found)
         if waited and _tried(lock) != before:
             raise LoginRequired(session.name, "was not signed in: the sign-in another "
