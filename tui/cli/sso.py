@@ -15,7 +15,7 @@ import sys
 import time
 
 from profiles.errors import AwsError, RolecallError, UsageError
-from tui.cli import common
+from tui.cli import common, populate
 from tui.cli.parser import Commands, Parser, _Subcommands
 from tui.cli.prompt import printable
 
@@ -306,6 +306,7 @@ def register(commands: Commands) -> None:
     q.add_argument("--json", action="store_true")
     q = add("status", cmd_status, "each session's login and listed roles")
     q.add_argument("--json", action="store_true")
+    populate.register(add)
     p = commands.add("discover", cmd_discover, "propose a catalog role per account of the "
                      "organization (Organizations ListAccounts)", role=False)
     p.add_argument("--role-name", required=True, metavar="NAME",
