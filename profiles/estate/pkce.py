@@ -110,8 +110,15 @@ def login(session: SsoSession, store: TokenStore, *, show: Callable[[Prompt], No
                                fix=f"{sso.again(session)}, or with --device-code to sign in "
                                "from another device")
             wait(min(left, STEP))
-        answer = callback.answer
-    assert answer is not None
+        answer = callback.answer  # the server stops after the exchange: no wait for it now
+        assert answer is not None
+        return _finish(session, store, oidc, reg, answer, code_verifier,
+                       callback.redirect_uri, clock)
+
+
+def _finish(session: SsoSession, store: TokenStore, oidc, reg, answer, code_verifier: str,
+            redirect_uri: str, clock: Callable[[], float]) -> Token:
+    """What the browser brought back: the token, or why there is none."""
     if answer.refused:
         raise AwsError("refused an answer from the browser that did not carry this "
                        "sign-in's state (another page may have tried to slip its own "
@@ -123,7 +130,7 @@ def login(session: SsoSession, store: TokenStore, *, show: Callable[[Prompt], No
         raise AwsError(f"the sign-in failed in the browser: {shown(answer.error, 40)}",
                        fix=sso.again(session))
     return _exchange(session, store, oidc, reg, answer.code or "", code_verifier,
-                     callback.redirect_uri, clock)
+                     redirect_uri, clock)
 
 
 def _hand_over(url: str, prompt: Prompt, show: Callable[[Prompt], None],
