@@ -1,10 +1,12 @@
-"""IAM Identity Center and Organizations (DESIGN §12, §13): ``sso login|logout|sync|
-status`` and ``discover``.
+"""IAM Identity Center and Organizations: ``sso login|logout|sync|
+status|populate`` and ``discover``.
 
-``sso login`` shows the verification URL and code on stderr (and opens a browser when
-there is a display and a terminal), then lists the session's roles if they were never
-listed or are older than ``sso_ttl``; ``list`` does the same for every session whose
-listing is stale and whose login still holds. Progress shows on a terminal only.
+``sso login`` signs in in the browser where one can open here, else (or with
+``--device-code``) with a device code, whose URL and code it shows on stderr (``signing``
+says which and what), then lists the session's roles if they were never listed or are
+older than ``sso_ttl``; ``list`` does the same for every session whose listing is stale
+and whose login still holds. Progress shows on a terminal only. ``populate`` is in its
+own module.
 """
 
 from __future__ import annotations
