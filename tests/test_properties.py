@@ -202,6 +202,7 @@ WORDS = st.sampled_from([
     *COVERED, *_options(), "sh", "fish", "xml", "1h", "13h", "abc", "a", "r", "base", "-",
     "--", "--bogus", "-x", "123456", "12345a", "--duration=1h", "--format=json", "asume",
     "login", "logout", "sync", "status", "--share", "--no-browser", "--all",  # sso's own
+    "populate", "--prune", "--dry-run", "--template", "--device-code",
     "add", "rm", "rotate", "--stdin", "--yes",  # `keys` actions and theirs
     "token", "kubeconfig", "--cluster", "prod", "https://x.example",  # `eks`'s
 ])

@@ -21,6 +21,13 @@ PROFILES = ("[profile dev]\nsso_session = corp\nsso_account_id = 333333333333\n"
             "sso_role_name = ReadOnly\nregion = us-east-1\n\n")
 
 
+@pytest.fixture(autouse=True)
+def no_browser(monkeypatch):
+    """No browser can open here: `sso login` signs in with a device code."""
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def approving(identity):  # noqa: F811
     """The person approves each code as soon as it is shown (the first poll succeeds)."""

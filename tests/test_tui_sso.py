@@ -20,6 +20,13 @@ from tui.screens.sso_login import LoginModal, SignInModal
 SIZE = (160, 40)
 
 
+@pytest.fixture(autouse=True)
+def no_browser(monkeypatch):
+    """No browser can open here: the board signs in with a device code."""
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def logged_out(corp):  # noqa: F811
     """corp's roles listed, then its login gone from the keyring."""
     corp.log_in()

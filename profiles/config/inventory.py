@@ -9,6 +9,8 @@ whose chain cannot be resolved (missing source, loop, broken parent), is kept in
 
 from __future__ import annotations
 
+import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -239,9 +241,23 @@ def _read_aws(inventory: Inventory, config_file: Path, credentials_file: Path) -
                 inventory.roles[name] = _aws_role(name, values, origin)
             except ConfigError as exc:
                 inventory.broken[name] = exc
-        else:
+        elif not (not static and mirrors(name, values.get("credential_process"))):
             inventory.bases[name] = Base(name, profile=name, region=_safe(region),
                                          static=static)
+
+
+def mirrors(name: str, command: object) -> bool:
+    """Whether ``credential_process`` hands out the rolecall role of the profile's own
+    name (``rolecall process NAME``, as ``sso populate`` writes it): that profile is the
+    role seen by other tools, not a base identity (as one, it would run itself)."""
+    if not isinstance(command, str) or "process" not in command:
+        return False
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return False
+    return len(argv) == 3 and os.path.basename(argv[0]) in ("rolecall", "rolecall.exe") \
+        and argv[1:] == ["process", name]
 
 
 def _safe(region: str | None) -> str | None:

@@ -1,5 +1,6 @@
 """Logging in to IAM Identity Center: the OAuth device authorization flow (RFC 8628) as
-the AWS CLI runs it, and logging out.
+the AWS CLI runs it, the client registrations both sign-ins use (the browser's
+authorization code with PKCE is in ``pkce``), and logging out.
 
 ``RegisterClient`` once (the registration is kept in the keyring and reused until it
 expires), ``StartDeviceAuthorization``, then the person opens the verification URL
@@ -19,13 +20,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from profiles.config.sso_roles import SsoSession, sessions
+from profiles.config.sso_roles import DEFAULT_SCOPES, SsoSession, sessions
 from profiles.errors import AwsError, ConfigError, UsageError
 from profiles.estate import clients, tokens
 from profiles.estate.roster import clean
 from profiles.estate.tokens import Registration, Token, TokenStore
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+CODE_GRANTS = ("authorization_code", "refresh_token")
+REDIRECT_URI = "http://127.0.0.1/oauth/callback"  # registered without a port, as the AWS CLI
 CLIENT_NAME = "rolecall"
 SLOW_DOWN = 5  # RFC 8628 §3.5: add this to the interval after each slow_down
 DEFAULT_INTERVAL = 5
@@ -34,12 +37,16 @@ REUSE_MARGIN = 3600  # a registration this close to expiry is replaced
 
 @dataclass(frozen=True)
 class Prompt:
-    """What the person must do: open ``url`` (it carries the code) and check ``code``."""
+    """What the person must do. The device flow: open ``url`` (it carries the code) and
+    check ``code``. The browser sign-in (``code`` empty): ``opened`` is None as the
+    browser is being opened, False when it did not open (then ``url`` is to be opened
+    by hand, on this machine)."""
 
     session: str
     url: str
     code: str
     expires_at: float
+    opened: bool | None = None
 
 
 def _wait(seconds: float) -> bool:
@@ -51,20 +58,34 @@ class Cancelled(UsageError):
     """The login was cancelled before the code was approved."""
 
 
-def _registration(session: SsoSession, store: TokenStore, oidc, now: float) -> Registration:
-    known = store.registration(session.name)
+def again(session: SsoSession) -> str:
+    return f"run `rolecall sso login {shlex.quote(session.name)}` again"
+
+
+def registration(session: SsoSession, store: TokenStore, oidc, now: float,
+                 kind: str = "device") -> Registration:
+    """The session's client registration for ``kind`` (``device`` or ``code``): the kept
+    one while it has more than an hour left and the same scopes, else a new one. A
+    ``code`` registration is the AWS CLI's: grant types ``authorization_code`` and
+    ``refresh_token``, the loopback redirect URI without a port (any port matches,
+    RFC 8252 §7.3), the start URL as issuer, scopes ``sso:account:access`` by default."""
+    known = store.registration(session.name, kind)
     if known is not None and known.expires_at - now > REUSE_MARGIN and \
             known.scopes == session.scopes:
         return known
     params: dict[str, object] = {"clientName": CLIENT_NAME, "clientType": "public"}
-    if session.scopes:  # an sso-session: refreshable tokens, as the AWS CLI registers
+    if kind == "code":
+        scopes = session.scopes or DEFAULT_SCOPES
+        params.update(scopes=list(scopes), grantTypes=list(CODE_GRANTS),
+                      redirectUris=[REDIRECT_URI], issuerUrl=session.start_url)
+    elif session.scopes:  # an sso-session: refreshable tokens, as the AWS CLI registers
         params.update(scopes=list(session.scopes), grantTypes=[DEVICE_GRANT, "refresh_token"])
     answer = _call(oidc.register_client, session, "RegisterClient", **params)
-    registration = Registration(answer["clientId"], answer["clientSecret"],
-                                float(answer.get("clientSecretExpiresAt") or now + 86400),
-                                session.scopes)
-    store.put_registration(session.name, registration)
-    return registration
+    made = Registration(answer["clientId"], answer["clientSecret"],
+                        float(answer.get("clientSecretExpiresAt") or now + 86400),
+                        session.scopes, tuple(params.get("grantTypes", ())))  # type: ignore[arg-type]
+    store.put_registration(session.name, made, kind)
+    return made
 
 
 def _call(method, session: SsoSession, action: str, **params):
@@ -72,10 +93,10 @@ def _call(method, session: SsoSession, action: str, **params):
     try:
         return method(**params)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line
-        raise _failure(exc, session, action) from None
+        raise failure(exc, session, action) from None
 
 
-def _failure(exc: Exception, session: SsoSession, action: str) -> AwsError:
+def failure(exc: Exception, session: SsoSession, action: str) -> AwsError:
     code = clients.error_code(exc)
     if code is None:
         return AwsError(f"IAM Identity Center ({session.region}) unreachable during "
@@ -93,29 +114,28 @@ def login(session: SsoSession, store: TokenStore, *, show: Callable[[Prompt], No
     """The device flow for ``session``; the token is kept in ``store`` and returned."""
     oidc = clients.bearer("sso-oidc", session.region)
     now = clock()
-    registration = _registration(session, store, oidc, now)
+    reg = registration(session, store, oidc, now)
     try:
         device = oidc.start_device_authorization(
-            clientId=registration.client_id, clientSecret=registration.client_secret,
+            clientId=reg.client_id, clientSecret=reg.client_secret,
             startUrl=session.start_url)
     except Exception as exc:  # noqa: BLE001
         if clients.error_code(exc) != "InvalidClientException":
-            raise _failure(exc, session, "StartDeviceAuthorization") from None
-        store.drop(session.name, registration=True)  # revoked or expired: register anew
-        registration = _registration(session, store, oidc, now)
+            raise failure(exc, session, "StartDeviceAuthorization") from None
+        store.drop_registration(session.name, "device")  # revoked or expired: register anew
+        reg = registration(session, store, oidc, now)
         device = _call(oidc.start_device_authorization, session, "StartDeviceAuthorization",
-                       clientId=registration.client_id,
-                       clientSecret=registration.client_secret, startUrl=session.start_url)
+                       clientId=reg.client_id, clientSecret=reg.client_secret,
+                       startUrl=session.start_url)
     deadline = now + int(device.get("expiresIn") or 600)
     interval = max(1, int(device.get("interval") or DEFAULT_INTERVAL))
     url = device.get("verificationUriComplete") or device["verificationUri"]
     show(Prompt(session.name, clean(url), clean(device["userCode"]), deadline))  # remote text
-    again = f"run `rolecall sso login {shlex.quote(session.name)}` again"
+    retry = again(session)
     while True:
         try:
             answer = oidc.create_token(grantType=DEVICE_GRANT, deviceCode=device["deviceCode"],
-                                       clientId=registration.client_id,
-                                       clientSecret=registration.client_secret)
+                                       clientId=reg.client_id, clientSecret=reg.client_secret)
             break
         except Exception as exc:  # noqa: BLE001
             code = clients.error_code(exc)
@@ -123,23 +143,23 @@ def login(session: SsoSession, store: TokenStore, *, show: Callable[[Prompt], No
                 interval += SLOW_DOWN
             elif code == "ExpiredTokenException":
                 raise AwsError("the sign-in code expired before it was approved",
-                               fix=f"{again}, and approve it within "
+                               fix=f"{retry}, and approve it within "
                                f"{int(deadline - now) // 60} minutes") from None
             elif code == "AccessDeniedException":
                 raise AwsError("the sign-in was denied in the browser",
-                               fix=f"{again}, and choose Allow") from None
+                               fix=f"{retry}, and choose Allow") from None
             elif code != "AuthorizationPendingException":
-                raise _failure(exc, session, "CreateToken") from None
+                raise failure(exc, session, "CreateToken") from None
         if clock() + interval > deadline:
             raise AwsError("the sign-in code expired before it was approved",
-                           fix=f"{again}, and approve it within "
+                           fix=f"{retry}, and approve it within "
                            f"{int(deadline - now) // 60} minutes")
         if wait(interval):
-            raise Cancelled("login cancelled", fix=again)
+            raise Cancelled("login cancelled", fix=retry)
     issued = clock()
     token = Token(answer["accessToken"], issued + int(answer.get("expiresIn") or 3600),
-                  answer.get("refreshToken"), registration.client_id,
-                  registration.client_secret, registration.expires_at)
+                  answer.get("refreshToken"), reg.client_id, reg.client_secret,
+                  reg.expires_at)
     store.put_token(session, token)
     return token
 

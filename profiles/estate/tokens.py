@@ -98,16 +98,20 @@ class Token:
 
 @dataclass(frozen=True)
 class Registration:
-    """An OIDC client registration (``RegisterClient``): reused until it expires."""
+    """An OIDC client registration (``RegisterClient``): reused until it expires. Its
+    grant types say which sign-in it serves (the device code, or the browser's
+    authorization code), as the AWS CLI's cache records them."""
 
     client_id: str
     client_secret: str = field(repr=False)
     expires_at: float
     scopes: tuple[str, ...] = ()
+    grant_types: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {"clientId": self.client_id, "clientSecret": self.client_secret,
-                "expiresAt": stamp(self.expires_at), "scopes": list(self.scopes)}
+                "expiresAt": stamp(self.expires_at), "scopes": list(self.scopes),
+                "grantTypes": list(self.grant_types)}
 
     @classmethod
     def from_json(cls, data: object) -> Registration | None:
@@ -115,10 +119,12 @@ class Registration:
             return None
         cid, secret = data.get("clientId"), data.get("clientSecret")
         expires, scopes = parse_time(data.get("expiresAt")), data.get("scopes", [])
+        grants = data.get("grantTypes", [])
         if not (isinstance(cid, str) and isinstance(secret, str) and expires is not None
-                and isinstance(scopes, list)):
+                and isinstance(scopes, list) and isinstance(grants, list)):
             return None
-        return cls(cid, secret, expires, tuple(s for s in scopes if isinstance(s, str)))
+        return cls(cid, secret, expires, tuple(s for s in scopes if isinstance(s, str)),
+                   tuple(g for g in grants if isinstance(g, str)))
 
 
 class LoginRequired(AwsError):
@@ -131,6 +137,7 @@ class LoginRequired(AwsError):
         self.code = code
 
 
+CLIENT_KEYS = {"device": "client", "code": "client-code"}  # registrations, by sign-in kind
 _memory: dict[str, TokenStore] = {}
 _memory_lock = threading.Lock()
 
@@ -174,16 +181,24 @@ class TokenStore:
             json.dumps(token.to_json(replace(session, legacy=False))),
             f"rolecall IAM Identity Center token: {session.name}")})
 
-    def registration(self, name: str) -> Registration | None:
-        return Registration.from_json(self._read(f"client:{name}"))
+    def registration(self, name: str, kind: str = "device") -> Registration | None:
+        """The client registration for the device flow, or (``kind="code"``) for the
+        browser's authorization code: each its own item, so neither replaces the other."""
+        return Registration.from_json(self._read(f"{CLIENT_KEYS[kind]}:{name}"))
 
-    def put_registration(self, name: str, registration: Registration) -> None:
-        self.secrets.set_many({f"client:{name}": (
+    def put_registration(self, name: str, registration: Registration,
+                         kind: str = "device") -> None:
+        what = "client" if kind == "device" else "browser sign-in client"
+        self.secrets.set_many({f"{CLIENT_KEYS[kind]}:{name}": (
             json.dumps(registration.to_json()),
-            f"rolecall IAM Identity Center client: {name}")})
+            f"rolecall IAM Identity Center {what}: {name}")})
+
+    def drop_registration(self, name: str, kind: str) -> None:
+        self.secrets.delete([f"{CLIENT_KEYS[kind]}:{name}"])
 
     def drop(self, name: str, registration: bool = False) -> None:
-        self.secrets.delete([f"token:{name}"] + ([f"client:{name}"] if registration else []))
+        clients = [f"{key}:{name}" for key in CLIENT_KEYS.values()] if registration else []
+        self.secrets.delete([f"token:{name}", *clients])
 
 
 # -- the AWS CLI's cache file ---------------------------------------------------------------
@@ -263,19 +278,40 @@ def save(session: SsoSession, store: TokenStore, token: Token,
         write_cli_cache(session, token)
 
 
-def usable(session: SsoSession, store: TokenStore, now: float | None = None) -> Token:
-    """A token for ``session`` with time left: rolecall's, else the AWS CLI's; refreshed
-    inside 15 minutes when it can be. Raises LoginRequired."""
-    now = time.time() if now is None else now
-    token = store.token(session.name) or read_cli_cache(session)
-    if token is None:
-        raise LoginRequired(session.name, "is not logged in")
-    if token.expires_at - now > REFRESH_WINDOW:
-        return token
+def current(session: SsoSession, store: TokenStore) -> Token | None:
+    """The session's token as it is: rolecall's, else the AWS CLI's (no refresh)."""
+    return store.token(session.name) or read_cli_cache(session)
+
+
+def refreshed(session: SsoSession, store: TokenStore, token: Token, now: float
+              ) -> Token | None:
+    """``token`` renewed with its refresh token and kept where it came from; None when
+    it cannot be (no refresh token, an expired registration, a refusal)."""
     fresh = _refreshed(session, token, now)
     if fresh is not None:
         save(session, store, fresh, token)
+    return fresh
+
+
+def needs_login(session: SsoSession, token: Token | None) -> LoginRequired:
+    if token is None:
+        return LoginRequired(session.name, "is not logged in")
+    return LoginRequired(session.name, f"has expired (at {stamp(token.expires_at)})")
+
+
+def usable(session: SsoSession, store: TokenStore, now: float | None = None) -> Token:
+    """A token for ``session`` with time left: rolecall's, else the AWS CLI's; refreshed
+    inside 15 minutes when it can be. Raises LoginRequired. (``signin.token`` does the
+    same under the session's lock, and can sign in.)"""
+    now = time.time() if now is None else now
+    token = current(session, store)
+    if token is None:
+        raise needs_login(session, None)
+    if token.expires_at - now > REFRESH_WINDOW:
+        return token
+    fresh = refreshed(session, store, token, now)
+    if fresh is not None:
         return fresh
     if token.expires_at - now > MIN_LEFT:
         return token
-    raise LoginRequired(session.name, f"has expired (at {stamp(token.expires_at)})")
+    raise needs_login(session, token)

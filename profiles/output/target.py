@@ -182,9 +182,10 @@ def temp_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.rolecall-{os.getpid()}-{secrets.token_hex(4)}.tmp")
 
 
-def replace(target: Path, data: bytes, check: Callable[[Path], None]) -> None:
-    """Atomically replace ``target`` with ``data`` (mode 0600): temp file, fsync,
-    ``check(temp)`` (may raise to refuse), rename."""
+def replace(target: Path, data: bytes, check: Callable[[Path], None],
+            mode: int = 0o600) -> None:
+    """Atomically replace ``target`` with ``data`` (``mode``, 0600 unless the file's own
+    is kept): temp file, fsync, ``check(temp)`` (may raise to refuse), rename."""
     while True:
         tmp = temp_name(target)
         try:
@@ -195,7 +196,7 @@ def replace(target: Path, data: bytes, check: Callable[[Path], None]) -> None:
     try:
         try:
             if hasattr(os, "fchmod"):
-                os.fchmod(fd, 0o600)
+                os.fchmod(fd, mode)
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]

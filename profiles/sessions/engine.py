@@ -53,6 +53,7 @@ class Engine(Acting, Calling):
         self.clock = clock
         self.mfa_prompt = mfa_prompt
         self.via = via  # who asked, for the journal: cli, board, run, serve, process
+        self.sign_in = None  # an IAM Identity Center sign-in this caller may start (signin)
         self._acting = threading.local()  # a per-call ``via`` (see acting_as)
         self._guard = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}

@@ -62,7 +62,7 @@ def _failure(exc: Exception, name: str, session: str, account: str,
 def assume(engine: Engine, plan: Plan, step: Step, now: float) -> Session:
     """A new session for the SSO role of ``step``."""
     # lazy: the estate (botocore) only when an SSO hop runs
-    from profiles.estate import clients, tokens
+    from profiles.estate import clients, signin, tokens
 
     role = step.role
     assert role is not None and role.sso_session is not None
@@ -70,13 +70,26 @@ def assume(engine: Engine, plan: Plan, step: Step, now: float) -> Session:
     if sso is None:
         raise ConfigError(f"{role.name}: IAM Identity Center session {role.sso_session!r} "
                           "is not in the AWS config", fix="add its [sso-session] section")
-    token = tokens.usable(sso, tokens.TokenStore.of(engine.cache), engine.clock())
+    store = tokens.TokenStore.of(engine.cache)
+    token = signin.token(sso, store, sign_in=engine.sign_in, clock=engine.clock)
     account, permission = role.account_id, role.role_short_name
     entry = journal.Entry(time=journal.now_iso(), action="GetRoleCredentials", role=role.name,
                           account_id=account, via=engine.acting_via)
-    try:
-        answer = clients.bearer("sso", sso.region).get_role_credentials(
+
+    def fetch(token: tokens.Token) -> dict:
+        return clients.bearer("sso", sso.region).get_role_credentials(
             accessToken=token.access_token, accountId=account, roleName=permission)
+
+    try:
+        try:
+            answer = fetch(token)
+        except Exception as exc:
+            if clients.error_code(exc) != "UnauthorizedException":
+                raise
+            # The portal refused a token its record calls valid (revoked, signed out
+            # elsewhere): renewed, or signed in for, once, as a missing one would be.
+            answer = fetch(signin.token(sso, store, sign_in=engine.sign_in,
+                                        clock=engine.clock, refused=token))
         raw = answer["roleCredentials"]
         expires = datetime.fromtimestamp(int(raw["expiration"]) / 1000, UTC)
         creds = Credentials(raw["accessKeyId"], raw["secretAccessKey"], raw["sessionToken"],

@@ -1,13 +1,16 @@
 """IAM Identity Center's state, shared by the ``sso-oidc`` and ``sso`` (portal) fakes.
 
 Users, the accounts and permission sets assigned to them, OIDC client registrations,
-device authorizations and the access tokens they yield. A test drives it directly:
-``center.approve(user_code)`` is the person clicking "Allow" in the browser, and
-``center.issue_token()`` skips the device flow entirely.
+device authorizations, authorization codes (PKCE) and the access tokens they yield. A
+test drives it directly: ``center.approve(user_code)`` is the person clicking "Allow" in
+the browser for a device code, ``center.consent = "deny"`` is the person refusing on the
+page ``/authorize`` leads to, and ``center.issue_token()`` skips both flows.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 import string
 import threading
@@ -39,6 +42,8 @@ class Client:
     grant_types: list[str]
     issued_at: int
     expires_at: int
+    redirect_uris: list[str] = field(default_factory=list)
+    issuer_url: str | None = None
 
 
 @dataclass
@@ -52,6 +57,28 @@ class DeviceAuth:
     state: str = "pending"  # pending, approved, denied, used
     user: str | None = None
     last_poll: float | None = None
+
+
+@dataclass
+class AuthCode:
+    """An authorization code (``/authorize``), bound to its client, redirect URI and the
+    PKCE challenge; exchanged once, within ``code_ttl``."""
+
+    code: str
+    client_id: str
+    redirect_uri: str
+    challenge: str
+    user: str
+    start_url: str
+    scopes: list[str]
+    expires_at: float
+    used: bool = False
+
+
+def s256(verifier: str) -> str:
+    """RFC 7636's S256 challenge of ``verifier`` (base64url, no padding)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 @dataclass
@@ -85,7 +112,7 @@ class IdentityCenter:
                  start_url: str = DEFAULT_START_URL, user: str = DEFAULT_USER,
                  minter: Minter | None = None, token_ttl: int = 28800, device_ttl: int = 600,
                  interval: int = 1, slow_down_penalty: int = 5,
-                 registration_ttl: int = 90 * 86400) -> None:
+                 registration_ttl: int = 90 * 86400, code_ttl: int = 300) -> None:
         self.clock: Clock = clock or time.time
         self.region = region
         self.start_url = start_url
@@ -97,9 +124,12 @@ class IdentityCenter:
         self.slow_down_penalty = slow_down_penalty  # RFC 8628 3.5: +5 s after slow_down
         self.enforce_interval = True  # polls inside the interval get slow_down
         self.registration_ttl = registration_ttl
+        self.code_ttl = code_ttl  # an authorization code's life
+        self.consent = "allow"  # what the person does on the sign-in page: allow or deny
         self.instances: dict[str, Instance] = {start_url: Instance(start_url)}
         self.clients: dict[str, Client] = {}
         self.devices: dict[str, DeviceAuth] = {}  # by device code
+        self.codes: dict[str, AuthCode] = {}  # by authorization code
         self.tokens: dict[str, Token] = {}  # by access token
         self.refresh_tokens: dict[str, Token] = {}
         self.issued: list[Keys] = []  # every role credential handed out
@@ -164,12 +194,14 @@ class IdentityCenter:
 
     # OIDC
     def register_client(self, name: str, scopes: list[str] | None = None,
-                        grant_types: list[str] | None = None) -> Client:
+                        grant_types: list[str] | None = None,
+                        redirect_uris: list[str] | None = None,
+                        issuer_url: str | None = None) -> Client:
         now = int(self.clock())
         client = Client(_code(string.ascii_letters + string.digits, 22),
                         "eyJraWQiOiJrZXktMTU2NDAy" + secrets.token_urlsafe(120), name,
                         list(scopes or []), list(grant_types or []), now,
-                        now + self.registration_ttl)
+                        now + self.registration_ttl, list(redirect_uris or []), issuer_url)
         with self.lock:
             self.clients[client.client_id] = client
         return client
@@ -218,6 +250,16 @@ class IdentityCenter:
             device = self.device(user_code)
             device.state = "denied"
             return device
+
+    def grant_code(self, client: Client, redirect_uri: str, challenge: str,
+                   scopes: list[str], user: str | None = None) -> AuthCode:
+        """The person signed in and allowed: a code for ``client`` (``/authorize``)."""
+        code = AuthCode(secrets.token_urlsafe(48), client.client_id, redirect_uri, challenge,
+                        user or self.user, client.issuer_url or self.start_url, scopes,
+                        self.clock() + self.code_ttl)
+        with self.lock:
+            self.codes[code.code] = code
+        return code
 
     def issue_token(self, user: str | None = None, *, start_url: str | None = None,
                     expires_in: int | None = None, client_id: str | None = None,

@@ -106,7 +106,11 @@ def cmd_env(ns: argparse.Namespace) -> int:
 
 
 def cmd_process(ns: argparse.Namespace) -> int:
+    # lazy: the core when a command runs, not when the parser is built
+    from tui.cli.signing import for_process
+
     ws = common.workspace(via="process")
+    for_process(ws)  # a needed IAM Identity Center sign-in opens a browser where one can
     result = ws.process(ns.role)
     common.notes(result)
     assert result.session.credentials is not None

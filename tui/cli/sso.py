@@ -1,10 +1,12 @@
-"""IAM Identity Center and Organizations (DESIGN §12, §13): ``sso login|logout|sync|
-status`` and ``discover``.
+"""IAM Identity Center and Organizations: ``sso login|logout|sync|
+status|populate`` and ``discover``.
 
-``sso login`` shows the verification URL and code on stderr (and opens a browser when
-there is a display and a terminal), then lists the session's roles if they were never
-listed or are older than ``sso_ttl``; ``list`` does the same for every session whose
-listing is stale and whose login still holds. Progress shows on a terminal only.
+``sso login`` signs in in the browser where one can open here, else (or with
+``--device-code``) with a device code, whose URL and code it shows on stderr (``signing``
+says which and what), then lists the session's roles if they were never listed or are
+older than ``sso_ttl``; ``list`` does the same for every session whose listing is stale
+and whose login still holds. Progress shows on a terminal only. ``populate`` is in its
+own module.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 
 from profiles.doors.terminal import block, shown
 from profiles.errors import AwsError, RolecallError, UsageError
-from tui.cli import common
+from tui.cli import common, populate
 from tui.cli.parser import Commands, Parser, _Subcommands
 
 
@@ -124,8 +126,9 @@ def refreshed(ws):
 
 def cmd_login(ns: argparse.Namespace) -> int:
     # lazy: the core when a command runs, not when the parser is built
-    from profiles.estate import discovery, sso
+    from profiles.estate import discovery, signin, sso
     from profiles.estate.tokens import TokenStore, stamp
+    from tui.cli import signing
 
     ws = common.workspace(prompt=False)
     session = sso.resolve(ws.inventory, ns.session)
@@ -134,7 +137,13 @@ def cmd_login(ns: argparse.Namespace) -> int:
         _say("rolecall: note: no secure keyring: this login lasts for this command only",
              "  fix: pass --share to keep it in the AWS CLI's cache, or start a Secret "
              "Service")
-    token = sso.login(session, store, show=_show(not ns.no_browser))
+    kind = signin.method(session, ns.device_code)
+    if kind == "device" and not (ns.device_code or session.legacy):
+        signing.say("rolecall: note: no browser can open here (an SSH session, or no "
+                    "display): signing in with a device code")
+    flow = signing.flow(kind, _show(not ns.no_browser), browser=not ns.no_browser)
+    token, _ = signin.sign_in(session, store, flow, say=lambda text: signing.say(
+        f"rolecall: {text}"))
     print(f"logged in to {shown(session.name)} (until {shown(stamp(token.expires_at))})")
     if ns.share:
         print(f"shared with the AWS CLI and SDKs: {shown(sso.share(session, token))}")
@@ -279,13 +288,17 @@ def register(commands: Commands) -> None:
         q.set_defaults(func=func)
         return q
 
-    q = add("login", cmd_login, "sign in (device authorization) and list the roles")
+    q = add("login", cmd_login, "sign in (in the browser, or with a device code) and list "
+            "the roles")
     q.add_argument("session", metavar="SESSION", nargs="?",
                    help="an [sso-session] name, or a profile that uses one")
     q.add_argument("--share", action="store_true",
                    help="also write the AWS CLI's ~/.aws/sso/cache file (the AWS CLI and "
                    "SDKs then use this login)")
     q.add_argument("--no-browser", action="store_true", help="print the URL only")
+    q.add_argument("--device-code", action="store_true",
+                   help="sign in with a device code (from another device), not in a browser "
+                   "here (chosen by itself where no browser can open)")
     q.add_argument("--sync", action="store_true", help="list the roles even if fresh")
     q.add_argument("--no-sync", action="store_true", help="do not list the roles")
     q = add("logout", cmd_logout, "sign out and drop the token from the keyring")
@@ -296,6 +309,7 @@ def register(commands: Commands) -> None:
     q.add_argument("--json", action="store_true")
     q = add("status", cmd_status, "each session's login and listed roles")
     q.add_argument("--json", action="store_true")
+    populate.register(add)
     p = commands.add("discover", cmd_discover, "propose a catalog role per account of the "
                      "organization (Organizations ListAccounts)", role=False)
     p.add_argument("--role-name", required=True, metavar="NAME",

@@ -1,8 +1,10 @@
 """Signing in to IAM Identity Center from the board: offered when an assumption needs a
-login (no token, or an expired one). The device flow runs in a worker; this dialog
-shows the verification URL and code until the person approves them in a browser (or
-cancels), then the session's roles are listed if they are stale and the role that
-needed the login is assumed again."""
+login (no token, or an expired one). The sign-in runs in a worker, in the session's turn
+(one sign-in for every caller that needs it): in the browser where one can open here,
+this dialog waiting until the browser brings the sign-in back (it shows the URL if no
+browser opened); else the device code, the dialog showing the verification URL and
+code until the person approves them (or cancels). Then the session's roles are listed
+if they are stale and the role that needed the login is assumed again."""
 
 from __future__ import annotations
 
@@ -54,6 +56,19 @@ class LoginModal(Dialog):
         self.query_one("#sso-code", Static).update(
             markup("and check that it shows the code [b]$code[/b]", code=code))
 
+    def show_browser(self, url: str, opened: bool | None) -> None:
+        """The browser's sign-in: opening it, or (none opened) the URL to open here."""
+        if opened is None:
+            self.query_one("#sso-url", Static).update(
+                literal("Sign in in the browser that opened."))
+            return
+        self.query_one("#sso-url", Static).update(
+            markup("No browser opened: open [b]$url[/b]", url=url))
+        self.query_one("#sso-code", Static).update(literal("in a browser on this machine"))
+
+    def show_note(self, text: str) -> None:
+        self.query_one("#sso-code", Static).update(literal(text))
+
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
         self.action_cancel()
@@ -64,8 +79,8 @@ def offer(screen: BoardScreen, session: str, role: str) -> None:
     question = SignInModal(
         markup("Sign in to [b]$name[/b]?", name=session),
         markup("[b]$role[/b] needs a login to IAM Identity Center session "
-                            "[b]$name[/b]: the board shows a code to approve in your "
-                            "browser, then assumes it.", role=role, name=session),
+               "[b]$name[/b]: the board opens your browser to sign in (or "
+               "shows a code to approve), then assumes it.", role=role, name=session),
         yes="Sign in")
     screen.app.push_screen(question, lambda yes: sign_in(screen, session, role) if yes
                            else None)
@@ -82,17 +97,32 @@ def sign_in(screen: BoardScreen, name: str, role: str | None) -> None:
 
     def job() -> Any:
         # lazy: the core's SSO modules in the worker, off the board's first frame
-        from profiles.estate import discovery, sso
-        from profiles.estate.tokens import TokenStore
+        from profiles.estate import discovery, pkce, signin, sso
+        from profiles.estate.tokens import LoginRequired, TokenStore
         from profiles.workspace import Workspace
 
         session = sso.resolve(ws.inventory, name)
         store = TokenStore.of(ws.cache)
+        call = screen.app.call_from_thread
+
+        def show(prompt: sso.Prompt) -> None:
+            if prompt.code:
+                call(modal.show_prompt, prompt.url, prompt.code)
+            else:
+                call(modal.show_browser, prompt.url, prompt.opened)
+
+        def flow(session, store):
+            if signin.method(session) == "device":
+                return sso.login(session, store, wait=cancelled.wait, show=show)
+            return pkce.login(session, store, show=show, cancelled=cancelled)
+
         try:
-            sso.login(session, store, wait=cancelled.wait, show=lambda p: screen.app.
-                      call_from_thread(modal.show_prompt, p.url, p.code))
-        except sso.Cancelled:
-            raise PromptCancelled(name) from None
+            signin.sign_in(session, store, flow, cancelled=cancelled,
+                           say=lambda text: call(modal.show_note, text))
+        except (sso.Cancelled, LoginRequired):
+            if cancelled.is_set():
+                raise PromptCancelled(name) from None
+            raise
         screen.app.call_from_thread(modal.dismiss, True)
         if not discovery.stale({session.name: session}, ws.inventory.settings.sso_ttl,
                                screen.rc.clock()):
