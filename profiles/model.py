@@ -82,6 +82,7 @@ class Role:
     source_identity: str | None = None  # catalog: SourceIdentity (a template, as names)
     tags: tuple[tuple[str, str], ...] = ()  # catalog: session tags, in file order
     transitive_tag_keys: tuple[str, ...] = ()
+    registry: str | None = None  # the registry (a team's shared catalog) it came from
 
     @property
     def _arn_parts(self) -> tuple[str, str]:

@@ -30,7 +30,7 @@ SETTINGS_KEYS = {"refresh_window", "session_name", "mfa_mode", "duration", "mfa_
 # audit_role: the role whose session reads the account's CloudTrail (rolecall audit)
 ACCOUNT_KEYS = {"alias", "tags", "audit_role"}
 NOT_TEXT = ("duration", "max_duration", "tags", "transitive_tag_keys")  # role keys, not strings
-TABLES = {"settings", "accounts", "roles"}
+TABLES = {"settings", "accounts", "roles", "registries"}
 _POSITION = re.compile(r"\((at line \d+, column \d+|at end of document)\)")
 # STS's own constraints (its API model: pattern, min, max); botocore checks only the min.
 EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
@@ -98,6 +98,19 @@ def read(path: Path) -> dict:
     data = aws_files.read_bytes(path)
     if data is None:
         return {}
+    parsed = parse(data, path)
+    if unknown := set(parsed) - TABLES:
+        name = sorted(unknown)[0]
+        check_name(name, path, "table")
+        raise ConfigError(f"{path}: unknown table [{name}]",
+                          fix="use [settings], [accounts.\"ID\"], [roles.NAME] and "
+                          "[registries.NAME]")
+    return parsed
+
+
+def parse(data: bytes, path: object) -> dict:
+    """TOML text as tables; a parse error names ``path`` and the position, never the
+    text there."""
     try:
         parsed = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -110,11 +123,9 @@ def read(path: Path) -> dict:
         where = f" {found.group(1)}" if found else ""
         raise ConfigError(f"cannot parse {path}: invalid TOML{where}",
                           fix="fix the TOML syntax at the position named") from None
-    if unknown := set(parsed) - TABLES:
-        name = sorted(unknown)[0]
-        check_name(name, path, "table")
-        raise ConfigError(f"{path}: unknown table [{name}]",
-                          fix="use [settings], [accounts.\"ID\"] and [roles.NAME]")
+    except RecursionError:
+        raise ConfigError(f"cannot parse {path}: nested too deeply",
+                          fix="flatten the arrays and tables") from None
     return parsed
 
 

@@ -125,6 +125,7 @@ def build_parser() -> tuple[Parser, Commands]:
         completion,
         console,
         keys,
+        registry,
         roles,
         run,
         serve,
@@ -149,6 +150,7 @@ def build_parser() -> tuple[Parser, Commands]:
     run.register(commands)
     console.register(commands)
     keys.register(commands)
+    registry.register(commands)
     completion.register(commands)
     return parser, commands
 
