@@ -133,6 +133,8 @@ class Detail(Static):
         facts.add_row("chain", BreakAt(chain_text(row.chain), LABEL_BREAKS))
         if source is not None:
             facts.add_row("from", Text(f"chained by hand from {source}"))
+        if row.registry is not None:
+            facts.add_row("from", Text(f"registry {row.registry}", style="dim"))
         for label, text in tagging_rows(role, row.session):
             facts.add_row(label, text)
         session = row.session

@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from profiles.doors.terminal import shown
@@ -116,8 +117,8 @@ def cmd_add(ns: argparse.Namespace) -> int:
     # lazy: the core when a command runs, not when the parser is built
     from profiles.registries import copies, edit, spec, sync
 
-    registry = spec.make(ns.name, spec.absolute(ns.url) if isinstance(ns.url, str) else ns.url,
-                         ns.ref, ns.path, ns.priority, ns.prefix)
+    registry = spec.make(ns.name, ns.url, ns.ref, ns.path, ns.priority, ns.prefix)
+    registry = replace(registry, url=spec.absolute(registry.url))  # git runs elsewhere
     current = _inventory()
     catalog = current.catalog_file
     assert catalog is not None
