@@ -183,7 +183,7 @@ def test_explicit_session_names_are_checked(name):
 # command joins COVERED (or, if it must not run unattended, say why in UNATTENDED_NEVER).
 COVERED = ("list", "assume", "env", "exec", "shell", "write", "process", "sessions", "forget",
            "clean", "demo", "doctor", "lint", "sso", "discover", "serve", "audit", "run",
-           "console", "completion", "keys")
+           "console", "completion", "keys", "registry")
 UNATTENDED_NEVER: dict[str, str] = {}
 
 
@@ -202,6 +202,7 @@ WORDS = st.sampled_from([
     "--", "--bogus", "-x", "123456", "12345a", "--duration=1h", "--format=json", "asume",
     "login", "logout", "sync", "status", "--share", "--no-browser", "--all",  # sso's own
     "add", "rm", "rotate", "--stdin", "--yes",  # `keys` actions and theirs
+    "list", "sync", "--prefix", "--dry-run", "--ref", "--path", "--priority",  # `registry`'s
 ])
 UNDECODED = st.text(st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF), min_size=1,
                     max_size=2).map(lambda bad: "r" + bad)  # argv bytes the locale cannot decode
