@@ -203,9 +203,11 @@ def accounts(data: dict, path: Path) -> dict[str, Account]:
     return out
 
 
-def role(name: str, raw: object, path: Path, existing: Role | None) -> Role:
+def role(name: str, raw: object, path: Path, existing: Role | None,
+         fields: dict[str, object] | None = None) -> Role:
     """The catalog role ``name``: a new role, or ``existing`` (the AWS profile of that
-    name) annotated. Raises ConfigError naming the role."""
+    name) annotated; ``fields``: more Role fields to set (a registry's role: its name on
+    the board and its registry). Raises ConfigError naming the role."""
     where = f"{path}, [roles.{name}]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a table")
@@ -256,7 +258,7 @@ def role(name: str, raw: object, path: Path, existing: Role | None) -> Role:
             raise ConfigError(f"{where}: keys: {exc.message}", fix=exc.fix) from None
         changes.update(source=None, credential_source=None, sso_session=None)
     base = existing or Role(name=name, role_arn=raw["role_arn"])
-    return replace(base, origin=str(path), **changes)
+    return replace(base, origin=str(path), **changes, **(fields or {}))
 
 
 def _tags(raw: dict, where: str) -> dict[str, object]:

@@ -126,13 +126,15 @@ class Notes:
 
 def _agreed(account: str, key: str, offers: list[tuple[str, str]],
             notes: Notes) -> str | None:
-    """The one value registries give ``key``; None (and a note) when they disagree."""
+    """The one value registries give ``key``; None (and a note to each registry that
+    gives one) when they disagree."""
     values = list(dict.fromkeys(value for _, value in offers))
     if len(values) <= 1:
         return values[0] if values else None
-    (first, a), (second, b) = next((x, y) for x in offers for y in offers if x[1] != y[1])
-    notes.add([first, second], f"account {account}: {key} {a!r} ({first}) and {b!r} "
-          f"({second}) disagree; neither is used (set it in your own catalog)")
+    said = [f"{value!r} ({name})" for name, value in offers]
+    notes.add([name for name, _ in offers], f"account {account}: {key} "
+              f"{', '.join(said[:-1])} and {said[-1]} disagree; neither is used (set it in "
+              "your own catalog)")
     return None
 
 
@@ -173,8 +175,8 @@ def _role(found: Loaded, name: str, raw: object) -> Role:
                                   fix="use {user}, {host}, {profile}, {unix} or {git_sha}")
         if "trust_policy" in raw:
             raw["trust_policy"] = inside(found.copy.path, raw["trust_policy"], where)
-    role = toml_catalog.role(name, raw, found.label, None)  # type: ignore[arg-type]
-    return replace(role, name=registry.role_name(name), registry=registry.name)
+    return toml_catalog.role(name, raw, found.label, None,  # type: ignore[arg-type]
+                             {"name": registry.role_name(name), "registry": registry.name})
 
 
 def roles(inv: Inventory, loaded: list[Loaded], mine: set[str], notes: Notes) -> None:
