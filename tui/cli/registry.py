@@ -146,7 +146,9 @@ def cmd_add(ns: argparse.Namespace) -> int:
                              fix=f"add it with --prefix (its roles become "
                              f"{registry.name}/ROLE), or ask one team to rename them")
         at = f"{shown(registry.ref or 'HEAD')} at {(added.commit or '')[:12]}"
-        print(f"registry {registry.name}: {_count(added.roles, 'role')}, "
+        broken = sum(1 for owner in inv.broken_from.values() if owner == registry.name)
+        print(f"registry {registry.name}: {_count(added.roles + broken, 'role')}"
+              f"{f' ({broken} broken)' if broken else ''}, "
               f"{_count(added.accounts, 'account')} from {shown(registry.url)} ({at}, "
               f"{shown(registry.path)})")
         sys.stdout.write(_brings(inv, registry.name))
