@@ -250,3 +250,16 @@ def test_completion_knows_the_commands_and_the_names(home, remote):
                     "").stdout.split() == ["team"]
     assert home.run("completion", "bash", "--candidates", "--", "lint", "--registry",
                     "t").stdout.split() == ["team"]
+
+
+def test_a_registry_written_by_hand_is_fetched_on_first_use(home, remote):
+    """A new machine with the catalog from dotfiles: the first list fetches it."""
+    remote.commit({"catalog.toml": role("from-dotfiles")})
+    home.catalog.write_text(f'[registries.team]\nurl = "{remote.url}"\n')
+    first = home.run("list")
+    assert first.returncode == 0
+    assert first.stderr.startswith("rolecall: note: registry team has no copy yet (not "
+                                   "synced yet): fetching it in the background"), first.stderr
+    _wait_for_sync(home)
+    assert set(roles(home)) == {"from-dotfiles"}
+    assert home.run("list").stderr == ""

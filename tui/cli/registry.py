@@ -115,7 +115,7 @@ def _notes(registry) -> None:
 
 def cmd_add(ns: argparse.Namespace) -> int:
     # lazy: the core when a command runs, not when the parser is built
-    from profiles.registries import copies, edit, spec, sync
+    from profiles.registries import edit, spec, sync
 
     registry = spec.make(ns.name, ns.url, ns.ref, ns.path, ns.priority, ns.prefix)
     registry = replace(registry, url=spec.absolute(registry.url))  # git runs elsewhere
@@ -130,7 +130,7 @@ def cmd_add(ns: argparse.Namespace) -> int:
     outcome = sync.sync(registry, interactive=_terminal())
     if not outcome.ok:
         assert outcome.error is not None
-        copies.remove(registry.name)
+        _discard(registry.name)
         raise outcome.error
     try:
         inv = _inventory(registry)
@@ -154,16 +154,32 @@ def cmd_add(ns: argparse.Namespace) -> int:
         sys.stdout.write(_brings(inv, registry.name))
         _notes(added)
         if ns.dry_run:
-            copies.remove(registry.name)
+            _discard(registry.name)
             _say("rolecall: not added (--dry-run)")
             return 0
         edit.add(catalog, registry)
     except BaseException:
-        copies.remove(registry.name)  # nothing of a refused registry is kept
+        _discard(registry.name)  # nothing of a refused registry is kept
         raise
     _say(f"rolecall: added registry {registry.name} to {shown(str(catalog))}; it syncs "
          "at most once a day when you list roles (or run `rolecall registry sync`)")
     return 0
+
+
+def _discard(name: str) -> None:
+    """Drop what ``add`` fetched for ``name``, unless another ``add`` of the same name
+    has meanwhile recorded it in the catalog (then the copy is that registry's)."""
+    # lazy: the core when a command runs, not when the parser is built
+    from profiles import paths
+    from profiles.config import catalog as toml_catalog
+    from profiles.registries import copies
+
+    try:
+        if name in (toml_catalog.read(paths.catalog_file()).get("registries") or {}):
+            return
+    except RolecallError:
+        pass
+    copies.remove(name)
 
 
 def cmd_list(ns: argparse.Namespace) -> int:
@@ -272,7 +288,11 @@ def notes_on_use(inv) -> None:
     from profiles.registries import copies, sync
 
     try:
-        sync.start_due(inv.registries)
+        for name in sync.start_due(inv.registries):
+            if inv.registries[name].problem:
+                _say(f"rolecall: note: registry {name} has no copy yet "
+                     f"({shown(inv.registries[name].problem)}): fetching it in the "
+                     "background; its roles appear at the next list")
         failed = sync.unreported(inv.registries, copies.statuses())
         for registry, status in failed:
             kept = (f"its roles are from the copy of {_iso(registry.fetched_at)}"
