@@ -9,7 +9,7 @@ import time
 import pytest
 
 from profiles.config import inventory, snapshot
-from profiles.registries import copies
+from profiles.registries import copies, policies
 from tests.git_remote import role
 
 
@@ -104,3 +104,23 @@ def test_the_snapshot_follows_the_copies(home):
     copies.remove("team", home.state)
     assert snapshot.read() is None
     assert set(snapshot.load().roles) == set()
+
+
+def test_trust_policies_come_from_the_copy_unless_the_user_names_their_own(home):
+    url = "https://example.com/team.git"
+    policy = '{"Version": "2012-10-17", "Statement": []}'
+    home.catalog.write_text(f'[registries.team]\nurl = "{url}"\n')
+    copies.write("team", copies.Copy(url, None, "teams/catalog.toml", "1" * 40, time.time(),
+                                     role("theirs", trust_policy='"../p/t.json"')
+                                     + role("mine", trust_policy='"../p/t.json"'),
+                                     {"p/t.json": policy}), home.state)
+    home.catalog.write_text(home.catalog.read_text().replace(
+        "\n", '\npath = "teams/catalog.toml"\n', 1)
+        + '\n[roles.mine]\ntrust_policy = "policies/mine.json"\n')
+    inv = inventory.load()
+    theirs, mine = inv.roles["theirs"], inv.roles["mine"]
+    assert theirs.trust_policy == "p/t.json"
+    assert policies.of_role(theirs).label == "registry team: p/t.json"
+    assert mine.registry == "team"  # annotated by the user, still the registry's role
+    assert mine.trust_policy == str(home.catalog.parent / "policies/mine.json")
+    assert policies.named(inv, "team") == {"p/t.json": ["theirs"]}

@@ -258,7 +258,7 @@ def role(name: str, raw: object, path: Path, existing: Role | None,
             raise ConfigError(f"{where}: keys: {exc.message}", fix=exc.fix) from None
         changes.update(source=None, credential_source=None, sso_session=None)
     base = existing or Role(name=name, role_arn=raw["role_arn"])
-    return replace(base, origin=str(path), **changes, **(fields or {}))
+    return replace(base, origin=str(path), **{**changes, **(fields or {})})
 
 
 def _tags(raw: dict, where: str) -> dict[str, object]:

@@ -290,8 +290,13 @@ def _read_catalog(inventory: Inventory, path: Path, state_dir: Path | None,
         if existing is not None and existing.registry is not None and \
                 isinstance(raw, dict) and "role_arn" in raw:
             existing = None  # the user's own role, not an annotation of the registry's
+        fields = None
+        if existing is not None and existing.registry is not None and \
+                isinstance(raw, dict) and isinstance(raw.get("trust_policy"), str):
+            # the user's own file, not one in the registry's repository: made absolute
+            fields = {"trust_policy": str(path.parent / Path(raw["trust_policy"]).expanduser())}
         try:
-            inventory.roles[name] = toml_catalog.role(name, raw, path, existing)
+            inventory.roles[name] = toml_catalog.role(name, raw, path, existing, fields)
             inventory.broken.pop(name, None)
         except ConfigError as exc:
             inventory.roles.pop(name, None)

@@ -22,7 +22,8 @@ def named(inv: Inventory, name: str) -> dict[str, list[str]]:
     """Each policy path registry ``name``'s roles name, with the roles naming it."""
     out: dict[str, list[str]] = {}
     for role in inv.roles.values():
-        if role.registry == name and role.trust_policy:
+        if role.registry == name and role.trust_policy and \
+                not Path(role.trust_policy).is_absolute():  # absolute: the user's own file
             out.setdefault(role.trust_policy, []).append(role.name)
     return out
 

@@ -171,7 +171,8 @@ class Gatherer:
             break
         if override is not None:
             hop.trust_source, hop.trust = override
-        elif hop.trust is None and hop.role.trust_policy and hop.role.registry:
+        elif hop.trust is None and hop.role.trust_policy and hop.role.registry and \
+                not Path(hop.role.trust_policy).is_absolute():  # in the registry's copy
             # lazy: registries' policies only for their roles
             from profiles.registries import policies
 
