@@ -66,3 +66,40 @@ def test_any_registry_copy_lists_or_is_refused_cleanly(catalog, garbage, prefix)
                         copies.read("team", box.dir / "state"))
         except Exception as exc:  # noqa: BLE001 - only ConfigError may come out
             assert type(exc).__name__ == "ConfigError", repr(exc)
+
+
+@SETTINGS
+@given(ref=st.one_of(TEXT, st.from_regex(r"[-A-Za-z0-9_./@{}:~^ ]{1,20}", fullmatch=True)))
+def test_a_ref_rolecall_takes_is_one_git_takes(ref):
+    import subprocess
+
+    from profiles.errors import UsageError
+
+    try:
+        spec.check_ref(ref)
+    except UsageError:
+        return
+    assert not ref.startswith("-")
+    proc = subprocess.run(["git", "check-ref-format", "--allow-onelevel", ref],
+                          capture_output=True)
+    assert proc.returncode == 0, ref
+
+
+@SETTINGS
+@given(path=st.one_of(TEXT, st.from_regex(r"[a-z./\\~-]{1,16}", fullmatch=True)),
+       url=st.one_of(TEXT, st.from_regex(r"[-a-z:/@.]{1,24}", fullmatch=True)))
+def test_paths_stay_inside_and_urls_are_never_options(path, url):
+    import posixpath
+
+    from profiles.errors import UsageError
+
+    try:
+        spec.check_path(path)
+        assert posixpath.normpath(path) == path and not path.startswith(("/", ".."))
+    except UsageError:
+        pass
+    try:
+        spec.check_url(url)
+        assert not url.startswith("-") and not url.lower().startswith(("ext::", "fd::"))
+    except UsageError:
+        pass
