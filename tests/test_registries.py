@@ -156,7 +156,7 @@ def test_two_registries_clash_unless_one_is_prefixed(home, tmp_path):
     assert home.run("registry", "add", "a", a.url).returncode == 0
     catalog = home.catalog.read_bytes()
     refused = assert_fails(home.run("registry", "add", "b", b.url), 2,
-                           "registry b defines 1 roles that registry a defines too: deploy",
+                           "registry b defines 1 role that registry a defines too: deploy",
                            "--prefix")
     assert "its roles become b/ROLE" in refused
     assert home.catalog.read_bytes() == catalog

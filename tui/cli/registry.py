@@ -138,11 +138,13 @@ def cmd_add(ns: argparse.Namespace) -> int:
         if added.problem:
             raise UsageError(f"registry {registry.name}: {shown(added.problem)}")
         if added.clashes:
-            other = next(r.name for r in inv.registries.values()
-                         if r.name != registry.name and set(r.clashes) & set(added.clashes))
+            other = next((f"registry {r.name}" for r in inv.registries.values()
+                          if r.name != registry.name and set(r.clashes) & set(added.clashes)),
+                         "another registry")
             names = ", ".join(added.clashes[:5]) + (" ..." if len(added.clashes) > 5 else "")
-            raise UsageError(f"registry {registry.name} defines {len(added.clashes)} roles "
-                             f"that registry {other} defines too: {shown(names)}",
+            raise UsageError(f"registry {registry.name} defines "
+                             f"{_count(len(added.clashes), 'role')} that {other} defines "
+                             f"too: {shown(names)}",
                              fix=f"add it with --prefix (its roles become "
                              f"{registry.name}/ROLE), or ask one team to rename them")
         at = f"{shown(registry.ref or 'HEAD')} at {(added.commit or '')[:12]}"
