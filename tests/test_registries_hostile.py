@@ -258,3 +258,16 @@ def test_a_silent_git_daemon_keeps_the_copy_it_had(home, remote, tmp_path):
         outcome = sync.sync(hanging, state_dir=home.state, timeout=2)
     assert not outcome.ok and "did not finish within 2s" in outcome.error.message
     assert copies.read("team", home.state) == copy  # untouched
+
+
+def test_what_the_remote_says_reaches_the_terminal_escaped(home, tmp_path):
+    path = _spy(tmp_path, r"""
+import sys
+sys.stderr.write("remote: \x1b[2J\x1b]52;c;cHduZWQ=\x07 hello\n")
+sys.stderr.write("fatal: the server says \x1b]0;pwned\x07\u202edesrever\n")
+sys.exit(128)
+""")
+    proc = home.run("registry", "add", "team", "spy::x", env=path)
+    err = assert_fails(proc, 1, "the server says \\x1b]0;pwned\\x07\\u202edesrever")
+    no_raw_controls(err)
+    assert "\u202e" not in err
