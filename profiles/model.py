@@ -84,6 +84,7 @@ class Role:
     transitive_tag_keys: tuple[str, ...] = ()
     # catalog: the EKS clusters the role reaches, as (name, region or None)
     eks_clusters: tuple[tuple[str, str | None], ...] = ()
+    registry: str | None = None  # the registry (a team's shared catalog) it came from
 
     @property
     def _arn_parts(self) -> tuple[str, str]:

@@ -31,6 +31,7 @@ class RoleRow:
     session: Session | None
     profiles: tuple[str, ...] = ()
     error: str | None = None  # why the role cannot be used (``broken``), naming it
+    registry: str | None = None  # the registry (a team's shared catalog) it came from
 
     def state(self, now: float, window: float) -> str:
         if self.error is not None:
@@ -100,13 +101,14 @@ class Workspace:
                 account=self.inventory.account(role.account_id), chain=chain,
                 region=role.region, mfa_serial=role.mfa_serial,
                 session=sessions.get(key), profiles=tuple(written.get(name, ())),
-                error=None,
+                error=None, registry=role.registry,
             ))
         for name, error in self.inventory.broken.items():
             out.append(_row(
                 name=name, role_arn="", role_name="", account=Account(""), chain=(),
                 region=None, mfa_serial=None, session=None,
                 profiles=tuple(written.get(name, ())), error=error.message,
+                registry=self.inventory.broken_from.get(name),
             ))
         return out
 

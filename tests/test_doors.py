@@ -47,6 +47,8 @@ SAFE_PRODUCERS = {
                           "load)",
     "complete": "tui.cli.completion.complete: candidates that are not terminal-safe are "
                 "dropped",
+    "_count": "tui.cli.registry._count: a number and rolecall's own noun",
+    "brings": "tui.cli.registry.brings: common.table's rows, every cell through shown()",
     "credential.document": "profiles.eks.credential.document: the ExecCredential as "
                            "json.dumps writes it",
     "prompt.render": "profiles.output.prompt.render: the role name through shown(), the "
@@ -305,6 +307,9 @@ FILES_ALLOWED = {
     ("tui/cli/__init__.py", "_discard_stdout"): "opens os.devnull to drop a dead stdout",
     ("profiles/output/target.py", "replace"): "the credentials file's own writer: its temp "
                                               "file, created O_EXCL|O_NOFOLLOW beside it",
+    ("tui/cli/registry.py", "_terminal"): "opens /dev/tty, the controlling terminal",
+    ("profiles/registries/sync.py", "_lock"): "an flock lock file in rolecall's private state "
+                                              "dir, O_NOFOLLOW|O_NONBLOCK, checked regular",
     ("profiles/eks/kubeconfig.py", "kubectl_lock"): "kubectl's own lock beside the "
                                                     "kubeconfig, created O_EXCL|O_NOFOLLOW",
     ("tui/demo/world.py", "write_files"): "the demo's own sandbox files, in a fresh temp dir",

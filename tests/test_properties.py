@@ -184,7 +184,7 @@ def test_explicit_session_names_are_checked(name):
 # command joins COVERED (or, if it must not run unattended, say why in UNATTENDED_NEVER).
 COVERED = ("list", "assume", "env", "exec", "shell", "write", "process", "sessions", "forget",
            "clean", "demo", "doctor", "lint", "sso", "discover", "serve", "audit", "run",
-           "console", "completion", "keys", "prompt", "eks")
+           "console", "completion", "keys", "prompt", "eks", "registry")
 UNATTENDED_NEVER: dict[str, str] = {}
 
 
@@ -205,6 +205,7 @@ WORDS = st.sampled_from([
     "populate", "--prune", "--dry-run", "--template", "--device-code",
     "add", "rm", "rotate", "--stdin", "--yes",  # `keys` actions and theirs
     "token", "kubeconfig", "--cluster", "prod", "https://x.example",  # `eks`'s
+    "list", "sync", "--prefix", "--dry-run", "--ref", "--path", "--priority",  # `registry`'s
 ])
 UNDECODED = st.text(st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF), min_size=1,
                     max_size=2).map(lambda bad: "r" + bad)  # argv bytes the locale cannot decode

@@ -31,7 +31,7 @@ SETTINGS_KEYS = {"refresh_window", "session_name", "mfa_mode", "duration", "mfa_
 ACCOUNT_KEYS = {"alias", "tags", "audit_role"}
 NOT_TEXT = ("duration", "max_duration", "tags", "transitive_tag_keys",  # not strings
             "eks_clusters")
-TABLES = {"settings", "accounts", "roles"}
+TABLES = {"settings", "accounts", "roles", "registries"}
 _POSITION = re.compile(r"\((at line \d+, column \d+|at end of document)\)")
 # STS's own constraints (its API model: pattern, min, max); botocore checks only the min.
 EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
@@ -99,6 +99,19 @@ def read(path: Path) -> dict:
     data = statefiles.read_bytes(path, dangling_ok=True, devnull_ok=True)
     if data is None:
         return {}
+    parsed = parse(data, path)
+    if unknown := set(parsed) - TABLES:
+        name = sorted(unknown)[0]
+        check_name(name, path, "table")
+        raise ConfigError(f"{path}: unknown table [{name}]",
+                          fix="use [settings], [accounts.\"ID\"], [roles.NAME] and "
+                          "[registries.NAME]")
+    return parsed
+
+
+def parse(data: bytes, path: object) -> dict:
+    """TOML text as tables; a parse error names ``path`` and the position, never the
+    text there."""
     try:
         parsed = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -111,11 +124,9 @@ def read(path: Path) -> dict:
         where = f" {found.group(1)}" if found else ""
         raise ConfigError(f"cannot parse {path}: invalid TOML{where}",
                           fix="fix the TOML syntax at the position named") from None
-    if unknown := set(parsed) - TABLES:
-        name = sorted(unknown)[0]
-        check_name(name, path, "table")
-        raise ConfigError(f"{path}: unknown table [{name}]",
-                          fix="use [settings], [accounts.\"ID\"] and [roles.NAME]")
+    except RecursionError:
+        raise ConfigError(f"cannot parse {path}: nested too deeply",
+                          fix="flatten the arrays and tables") from None
     return parsed
 
 
@@ -193,9 +204,11 @@ def accounts(data: dict, path: Path) -> dict[str, Account]:
     return out
 
 
-def role(name: str, raw: object, path: Path, existing: Role | None) -> Role:
+def role(name: str, raw: object, path: Path, existing: Role | None,
+         fields: dict[str, object] | None = None) -> Role:
     """The catalog role ``name``: a new role, or ``existing`` (the AWS profile of that
-    name) annotated. Raises ConfigError naming the role."""
+    name) annotated; ``fields``: more Role fields to set (a registry's role: its name on
+    the board and its registry). Raises ConfigError naming the role."""
     where = f"{path}, [roles.{name}]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a table")
@@ -251,7 +264,7 @@ def role(name: str, raw: object, path: Path, existing: Role | None) -> Role:
             raise ConfigError(f"{where}: keys: {exc.message}", fix=exc.fix) from None
         changes.update(source=None, credential_source=None, sso_session=None)
     base = existing or Role(name=name, role_arn=raw["role_arn"])
-    return replace(base, origin=str(path), **changes)
+    return replace(base, origin=str(path), **{**changes, **(fields or {})})
 
 
 def _tags(raw: dict, where: str) -> dict[str, object]:

@@ -22,6 +22,9 @@ from profiles.durations import MAX_DURATION, MIN_DURATION
 from profiles.errors import ConfigError, UsageError
 from profiles.estate import roster
 from profiles.model import Account, Base, Role, Settings
+from profiles.registries import merge as registry_merge
+from profiles.registries import spec as registry_spec
+from profiles.registries.spec import Registry
 
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
 STATIC_KEYS = ("aws_access_key_id", "aws_secret_access_key")  # botocore's _has_static_credentials
@@ -55,6 +58,10 @@ class Inventory:
     # from (profiles/config/sso_roles.py).
     sso_sessions: dict[str, sso_roles.SsoSession] = field(default_factory=dict)
     sso_file: Path | None = None
+    # Registries (teams' shared catalogs) in merge order, with what their copies brought;
+    # and for a broken role that came from one, its name.
+    registries: dict[str, Registry] = field(default_factory=dict)
+    broken_from: dict[str, str] = field(default_factory=dict)
     # The AWS files as parsed (None until needed when the inventory came from its
     # snapshot): the STS clients and botocore's credential providers resolve from it.
     _aws: aws_files.AwsFiles | None = field(default=None, compare=False, repr=False)
@@ -143,8 +150,10 @@ class Inventory:
         """Resolve every chain; a role whose chain fails moves to ``broken``."""
         while failed := self.validate():
             for name, error in failed.items():
-                del self.roles[name]
+                registry = self.roles.pop(name).registry
                 self.broken[name] = error
+                if registry is not None:
+                    self.broken_from[name] = registry
 
     def validate(self) -> dict[str, ConfigError]:
         """The roles whose chain cannot be resolved, with why (nothing is raised)."""
@@ -272,30 +281,56 @@ def _roster_file() -> Path | None:
         return None
 
 
-def _read_catalog(inventory: Inventory, path: Path) -> None:
+def _read_catalog(inventory: Inventory, path: Path, state_dir: Path | None,
+                  extra: tuple[Registry, ...]) -> registry_merge.Notes:
+    """The catalog and its registries' copies into ``inventory``; the registries' notes."""
     data = toml_catalog.read(path)
     inventory.settings = toml_catalog.settings(data, path)
     inventory.accounts = toml_catalog.accounts(data, path)
+    mine = toml_catalog.table(data, "roles", path)
+    configured = registry_spec.parse(data["registries"], path) if "registries" in data else {}
+    if extra:
+        configured = {r.name: r for r in sorted([*configured.values(), *extra],
+                                                key=lambda r: (-r.priority, r.name))}
+    loaded, registries = registry_merge.load(configured, state_dir) if configured else ([], {})
+    notes = registry_merge.Notes()
+    registry_merge.accounts(inventory, loaded, notes)  # before SSO names fill the gaps
     sso_roles.merge(inventory, inventory.sso_file)  # before the catalog's roles annotate them
-    for name, raw in toml_catalog.table(data, "roles", path).items():
+    registry_merge.roles(inventory, loaded, set(mine), notes)
+    for name, raw in mine.items():
         check_name(name, path, "role")
         if name in inventory.broken and not (isinstance(raw, dict) and "role_arn" in raw
                                              and "source" in raw):
-            continue  # annotating a broken AWS profile leaves it broken
+            continue  # annotating a broken AWS profile (or registry role) leaves it broken
+        existing = inventory.roles.get(name)
+        if existing is not None and existing.registry is not None and \
+                isinstance(raw, dict) and "role_arn" in raw:
+            existing = None  # the user's own role, not an annotation of the registry's
+        fields = None
+        if existing is not None and existing.registry is not None and \
+                isinstance(raw, dict) and isinstance(raw.get("trust_policy"), str):
+            # the user's own file, not one in the registry's repository: made absolute
+            fields = {"trust_policy": str(path.parent / Path(raw["trust_policy"]).expanduser())}
         try:
-            inventory.roles[name] = toml_catalog.role(name, raw, path,
-                                                      inventory.roles.get(name))
+            inventory.roles[name] = toml_catalog.role(name, raw, path, existing, fields)
             inventory.broken.pop(name, None)
         except ConfigError as exc:
             inventory.roles.pop(name, None)
             inventory.broken[name] = exc
+        inventory.broken_from.pop(name, None)
+    inventory.registries = registries
+    return notes
 
 
 def load(config_file: Path | None = None, credentials_file: Path | None = None,
-         catalog: Path | None = None, sso_file: Path | None = None) -> Inventory:
-    """Read the AWS shared files, the catalog and the roles discovered through IAM
-    Identity Center (``sso_file``, default the state dir's roster). A malformed file
-    raises ConfigError (with the file and a fix); a malformed role is kept in ``broken``."""
+         catalog: Path | None = None, sso_file: Path | None = None, *,
+         state_dir: Path | None = None, extra: tuple[Registry, ...] = ()) -> Inventory:
+    """Read the AWS shared files, the catalog, the roles discovered through IAM
+    Identity Center (``sso_file``, default the state dir's roster) and the copies of the
+    catalog's registries (in ``state_dir``; ``extra``: registries not in the catalog
+    yet). A malformed file raises ConfigError (with the file and a fix); a malformed
+    role is kept in ``broken``; a registry whose copy cannot be used says why in
+    ``registries``."""
     config_file = config_file or paths.aws_config_file()
     credentials_file = credentials_file or paths.aws_credentials_file()
     catalog_file = catalog or paths.catalog_file()
@@ -303,6 +338,7 @@ def load(config_file: Path | None = None, credentials_file: Path | None = None,
                           credentials_file=credentials_file,
                           sso_file=sso_file or _roster_file())
     _read_aws(inventory, config_file, credentials_file)
-    _read_catalog(inventory, catalog_file)
+    notes = _read_catalog(inventory, catalog_file, state_dir, extra)
     inventory.settle()
+    registry_merge.finish(inventory, inventory.registries, notes)
     return inventory

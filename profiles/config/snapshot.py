@@ -13,7 +13,9 @@ Center (path, inode, mtime_ns and size of each) and used only when all four matc
 anything else — a changed, missing or corrupt snapshot — parses
 the files as before and rewrites it. A file modified within the last second is not
 trusted to the stamp (a second edit in the same filesystem timestamp tick would look
-identical), so no snapshot is written until the files have settled.
+identical), so no snapshot is written until the files have settled. Registries' copies
+(``registries/copies/*.json`` in the state dir) are stamped too, whichever are there:
+a sync that brings a new copy, or a registry removed, is a changed stamp.
 """
 
 from __future__ import annotations
@@ -30,11 +32,14 @@ from profiles.doors import statefiles
 from profiles.errors import ConfigError, RolecallError
 from profiles.estate import roster
 from profiles.model import Account, Base, Role, Settings
+from profiles.registries import copies
+from profiles.registries.spec import Registry
 
 NAME = "inventory.json"
-VERSION = 9  # 4: role cache keys name their profile; 5: broken roles, bases' static keys;
+VERSION = 10  # 4: role cache keys name their profile; 5: broken roles, bases' static keys;
 # 6: IAM Identity Center sessions and roles; 7: accounts' audit_role
 # 8: roles' mfa_process, keys, source_identity and session tags; 9: roles' eks_clusters
+# 10: registries
 SETTLED_NS = 1_000_000_000
 
 
@@ -59,12 +64,15 @@ def _settled(stamp: list[list]) -> bool:
 
 def _files(config_file: Path | None, credentials_file: Path | None,
            catalog: Path | None, state_dir: Path | None = None) -> tuple[Path, ...]:
+    """The AWS config, credentials file, catalog and roster, then every registry copy."""
     return (config_file or paths.aws_config_file(),
             credentials_file or paths.aws_credentials_file(),
-            catalog or paths.catalog_file(), roster.path(state_dir))
+            catalog or paths.catalog_file(), roster.path(state_dir),
+            *copies.copy_files(state_dir))
 
 
 _ROLE_FIELDS = list(Role.__dataclass_fields__)  # "name" first
+_REGISTRY_FIELDS = list(Registry.__dataclass_fields__)
 # Role fields that are tuples (JSON gives lists back).
 _TAGS, _PASSED = _ROLE_FIELDS.index("tags"), _ROLE_FIELDS.index("transitive_tag_keys")
 _CLUSTERS = _ROLE_FIELDS.index("eks_clusters")
@@ -90,11 +98,14 @@ def _to_json(inv: inventory.Inventory, stamp: list[list]) -> bytes:
         "roles": [_role_entry(inv, role) for role in inv.roles.values()],
         "bases": [[b.name, b.profile, b.credential_source, b.region, b.static]
                   for b in inv.bases.values()],
-        "broken": [[name, error.message, error.fix] for name, error in inv.broken.items()],
+        "broken": [[name, error.message, error.fix, inv.broken_from.get(name)]
+                   for name, error in inv.broken.items()],
         "accounts": [[a.id, a.alias, list(a.tags), a.audit_role]
                      for a in inv.accounts.values()],
         "sso": [[s.name, s.start_url, s.region, list(s.scopes), s.legacy, s.synced_at, s.roles]
                 for s in inv.sso_sessions.values()],
+        "registries": [[getattr(r, f) for f in _REGISTRY_FIELDS]
+                       for r in inv.registries.values()],
     }, separators=(",", ":")).encode()
 
 
@@ -135,6 +146,11 @@ def _from_json(data: dict, files: tuple[Path, ...]) -> inventory.Inventory:
     inv.bases = {b[0]: Base(b[0], b[1], b[2], b[3], bool(b[4])) for b in data["bases"]}
     inv.broken = {b[0]: ConfigError(str(b[1]), fix=b[2] if isinstance(b[2], str) else None)
                   for b in data["broken"]}
+    inv.broken_from = {b[0]: b[3] for b in data["broken"] if isinstance(b[3], str)}
+    inv.registries = {r[0]: Registry(**dict(zip(_REGISTRY_FIELDS, r, strict=True)))
+                      for r in data["registries"]}
+    for registry in inv.registries.values():  # JSON gives lists back
+        registry.__dict__.update(notes=tuple(registry.notes), clashes=tuple(registry.clashes))
     inv.accounts = {a[0]: Account(a[0], a[1], tuple(a[2]), a[3]) for a in data["accounts"]}
     inv.sso_sessions = {s[0]: SsoSession(s[0], s[1], s[2], tuple(s[3]), bool(s[4]), s[5], s[6])
                         for s in data["sso"]}
@@ -169,7 +185,7 @@ def load(config_file: Path | None = None, credentials_file: Path | None = None,
         return cached
     files = _files(config_file, credentials_file, catalog, state_dir)
     before = file_stamp(files)
-    inv = inventory.load(*files)
+    inv = inventory.load(*files[:4], state_dir=state_dir)
     if before == file_stamp(files) and _settled(before):
         try:
             directory = paths.ensure_private_dir(state_dir or paths.state_dir())

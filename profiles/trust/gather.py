@@ -172,6 +172,17 @@ class Gatherer:
             break
         if override is not None:
             hop.trust_source, hop.trust = override
+        elif hop.trust is None and hop.role.trust_policy and hop.role.registry and \
+                not Path(hop.role.trust_policy).is_absolute():  # in the registry's copy
+            # lazy: registries' policies only for their roles
+            from profiles.registries import policies
+
+            try:
+                source = policies.of_role(hop.role)
+            except PolicyError as exc:
+                raise ConfigError(f"trust_policy of {hop.name}: {exc.message}",
+                                  fix=exc.fix or "fix the registry") from None
+            hop.trust, hop.trust_source = source.policy, f"from {source.label}"
         elif hop.trust is None and hop.role.trust_policy:
             path = self.catalog_path(hop.role.trust_policy)
             try:

@@ -174,10 +174,10 @@ def layout(width: int, wanted: Widths, grouped: bool) -> tuple[Column, ...]:
 
 
 def haystack(row: RoleRow) -> str:
-    """What `/` matches: name, account id, alias, tags and role ARN."""
+    """What `/` matches: name, account id, alias, tags, role ARN and registry."""
     account = row.account
     return "\n".join((row.name, account.id, account.alias or "", *account.tags,
-                      row.role_arn)).lower()
+                      row.role_arn, row.registry or "")).lower()
 
 
 def matches(hay: str, query: str) -> bool:

@@ -136,6 +136,8 @@ class Detail(Static):
         facts.add_row("chain", BreakAt(chain_text(row.chain), LABEL_BREAKS))
         if source is not None:
             facts.add_row("from", Text(f"chained by hand from {shown(source)}"))
+        if row.registry is not None:
+            facts.add_row("from", Text(f"registry {shown(row.registry)}", style="dim"))
         for label, text in tagging_rows(role, row.session):
             facts.add_row(label, text)
         if role is not None and role.eks_clusters:

@@ -196,9 +196,11 @@ class BoardScreen(DoctorKey, RoleActions, RunMarks, ConsoleAction, FilterKeys,
         assert self.board is not None
         if self.snap is None:  # the first load: stale SSO listings are listed again
             # lazy: the SSO listing code only on the board's first load
+            from tui.board.registries import sync_due
             from tui.board.sso import sync_stale
 
             self.call_after_refresh(sync_stale, self)
+            self.call_after_refresh(sync_due, self)
         self.snap = snap
         self.load_error = None
         now = self.now()

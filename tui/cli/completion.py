@@ -115,6 +115,18 @@ def key_names() -> list[tuple[str, str]]:
         return []
 
 
+def registry_names() -> list[tuple[str, str]]:
+    """The registries the catalog names, with their URLs (from the inventory snapshot)."""
+    # lazy: the inventory snapshot only when registry names are completed
+    from profiles.config import snapshot
+
+    try:
+        inv = snapshot.read() or snapshot.load()
+    except Exception:  # noqa: BLE001 - completion never fails out loud
+        return []
+    return [(name, r.url) for name, r in inv.registries.items()]
+
+
 def _help(action: argparse.Action | Parser | None) -> str:
     text = (getattr(action, "help", None) or getattr(action, "description", None) or "")
     return " ".join(str(text).split())[:60]
@@ -127,6 +139,8 @@ def _values(action: argparse.Action, prefix: str) -> list[tuple[str, str]]:
         found = key_names()
     elif kind == "clusters":
         found = cluster_names()
+    elif kind == "registries":
+        found = registry_names()
     elif action.choices is not None and not isinstance(action, argparse._SubParsersAction):
         found = [(str(c), "") for c in action.choices]
     elif action.metavar in ROLE_METAVARS:

@@ -127,6 +127,7 @@ def build_parser() -> tuple[Parser, Commands]:
         console,
         eks,
         keys,
+        registry,
         roles,
         run,
         serve,
@@ -154,6 +155,7 @@ def build_parser() -> tuple[Parser, Commands]:
     keys.register(commands)
     shell_prompt.register(commands)
     eks.register(commands)
+    registry.register(commands)
     completion.register(commands)
     return parser, commands
 

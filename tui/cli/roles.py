@@ -35,9 +35,11 @@ def _no_roles() -> None:
 
 
 def cmd_list(ns: argparse.Namespace) -> int:
+    from tui.cli.registry import notes_on_use  # lazy: only `list` syncs registries on use
     from tui.cli.sso import refreshed  # lazy: only `list` lists stale SSO roles again
 
     ws = refreshed(common.workspace(prompt=False))  # stale SSO listings are listed again
+    notes_on_use(ws.inventory)  # in the background: the copies at hand are listed now
     now, window = ws.now(), ws.refresh_window
     rows = ws.rows()
     if ns.json:
@@ -45,7 +47,7 @@ def cmd_list(ns: argparse.Namespace) -> int:
             "name": r.name, "account_id": r.account.id, "account_alias": r.account.alias,
             "tags": list(r.account.tags), "role_name": r.role_name, "role_arn": r.role_arn,
             "chain": list(r.chain), "region": r.region, "profiles": list(r.profiles),
-            "state": r.state(now, window),
+            "state": r.state(now, window), "registry": r.registry,
             "expires_at": _iso(r.session.expires_at) if r.session else None,
             "seconds_left": max(0, int(r.session.seconds_left(now))) if r.session else 0,
             **({"error": r.error} if r.error is not None else {}),

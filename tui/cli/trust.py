@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from profiles.doors.terminal import shown
 from profiles.errors import UsageError
@@ -48,11 +49,22 @@ def cmd_lint(ns: argparse.Namespace) -> int:
     from profiles.trust import lint
     from profiles.trust.source import read_policy_file
 
-    if not ns.files and not ns.role:
-        raise UsageError("nothing to lint", fix="rolecall lint FILE ... | --role ROLE ...")
+    if not ns.files and not ns.role and not ns.registry:
+        raise UsageError("nothing to lint",
+                         fix="rolecall lint FILE ... | --role ROLE ... | --registry NAME ...")
     minimum = parse_duration(ns.min_duration, "--min-duration") if ns.min_duration else None
     sources = [read_policy_file(path) for path in ns.files]  # bad input first: exit 2
     inventory = snapshot.load()
+    if ns.registry:
+        # lazy: registries' policies only for --registry
+        from profiles.registries import policies
+
+        for name in ns.registry:
+            found = policies.sources(inventory, name)
+            if not found:
+                print(f"rolecall: note: registry {shown(name)} names no trust policies",
+                      file=sys.stderr)
+            sources += found
     known = lint.known_accounts(inventory)
     if ns.role:
         # lazy: the trust evaluator (and botocore) only when doctor or lint runs
@@ -89,6 +101,9 @@ def register(commands: Commands) -> None:
                    help="trust policy JSON files (or get-role output; - for stdin)")
     p.add_argument("--role", action="append", default=[], metavar="ROLE",
                    help="lint a configured role's own trust policy (repeatable)")
+    p.add_argument("--registry", action="append", default=[], metavar="NAME",
+                   help="lint the trust policies a registry's roles name (repeatable)"
+                   ).complete = "registries"  # type: ignore[attr-defined]
     p.add_argument("--fail-on", choices=LEVELS, default="high",
                    help="exit 1 when a finding is at or above this level (default high)")
     p.add_argument("--min-duration", metavar="D",
