@@ -21,7 +21,9 @@ import urllib.request
 from pathlib import Path
 
 import boto3
+import botocore.config
 import pytest
+from botocore.parsers import ResponseParserError
 
 from tests.conftest import ISOLATED
 from tests.tui_world import Tmux
@@ -209,6 +211,21 @@ def test_the_sandbox_cloudtrail_holds_what_its_sts_did(seeded: DemoWorld):
     accounts = {seeded.accounts[a] for a in ("dev", "staging", "prod", "tools")}
     assert {e["account_id"] for e in events} <= accounts  # every audit_role account read
     assert "Traceback" not in result.stderr
+
+
+def test_the_sandbox_logs_to_its_file_never_the_terminal(seeded: DemoWorld, capfd):
+    """A request moto fails on (its traceback is the server's log) reaches the log file
+    in the demo's directory; the terminal the board and its subshell share sees nothing."""
+    sts = boto3.client("sts", endpoint_url=seeded.url, region_name="us-east-1",
+                       aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="x",
+                       config=botocore.config.Config(retries={"total_max_attempts": 1}))
+    with pytest.raises(ResponseParserError, match="500 Internal Server Error"):
+        sts.decode_authorization_message(EncodedMessage="x")  # moto lacks it: a 500 page
+    log = seeded.root / "sandbox.log"  # the server logs once it has answered
+    wait_for(lambda: log.exists() and "decode_authorization_message" in log.read_text(),
+             lambda: "no traceback in the log")
+    assert capfd.readouterr() == ("", "")
+    assert seeded.root.stat().st_mode & 0o077 == 0  # the demo's directory is private
 
 
 def test_exit_forgets_sessions_restores_environ_and_leaves_home_alone(operator_home):
