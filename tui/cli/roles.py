@@ -32,8 +32,9 @@ def _no_roles() -> None:
           "  fix: try rolecall on a sandbox AWS (nothing of yours is touched): rolecall demo\n"
           "  fix: sign in to IAM Identity Center, whose accounts and roles are then listed: "
           "rolecall sso login\n"
-          f"  fix: add roles to the AWS config or rolecall's catalog: see {DOCS} in "
-          "rolecall's source", file=sys.stderr)
+          "  fix: or add a [profile NAME] with role_arn and source_profile to the AWS "
+          f"config, or a [roles.NAME] to the catalog: see {DOCS} in rolecall's source",
+          file=sys.stderr)
 
 
 def cmd_list(ns: argparse.Namespace) -> int:
