@@ -1,4 +1,4 @@
-"""Shell output is data, never code (issue 9, class 2; DESIGN §7).
+"""Shell output is data, never code (see docs/architecture.md, Trust boundary).
 
 Generated values (any Unicode but NUL and lone surrogates, mixed with hostile pieces:
 ``$(...)``, backticks, quotes of every kind, backslashes, ``${VAR}``, line breaks) are

@@ -1,4 +1,5 @@
-"""The AWS console for a role's session, through the federation endpoint (DESIGN §13).
+"""The AWS console for a role's session, through the federation endpoint (see docs/architecture.md,
+Console, discovery and long-lived keys).
 
 ``getSigninToken`` trades the session's credentials (POSTed as a form, so the secret
 key is in no URL) for a sign-in token; the sign-in URL (``Action=login``) carries it

@@ -1,6 +1,7 @@
 """The environment spelled for each consumer, by that consumer's own quoting rules.
 
-Every value is data, never code (DESIGN §7): a value no quoting of a format can carry
+Every value is data, never code (see docs/architecture.md, Trust boundary): a value no quoting of a
+format can carry
 exactly is refused (a UsageError, exit 2) rather than approximated. The message names
 the variable, never the value (it may be a secret). Standard library only (the error
 class loads on a refusal): the ``env`` fast path imports this.

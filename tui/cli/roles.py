@@ -1,4 +1,5 @@
-"""Commands on one role: list, assume, env, exec, shell, write, process (DESIGN §3)."""
+"""Commands on one role: list, assume, env, exec, shell, write, process (see docs/architecture.md,
+Command-line contract)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""IAM Identity Center and Organizations (DESIGN §12, §13): ``sso login|logout|sync|
+"""IAM Identity Center and Organizations (see docs/architecture.md, IAM Identity Center; Console,
+discovery and long-lived keys): ``sso login|logout|sync|
 status`` and ``discover``.
 
 ``sso login`` shows the verification URL and code on stderr (and opens a browser when
