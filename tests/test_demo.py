@@ -213,6 +213,28 @@ def test_the_sandbox_cloudtrail_holds_what_its_sts_did(seeded: DemoWorld):
     assert "Traceback" not in result.stderr
 
 
+async def test_the_boards_audit_page_reads_the_sandboxs_cloudtrail(seeded: DemoWorld):
+    """``a`` then ``t`` on the demo's board: CloudTrail answers (read through the account's
+    audit_role), the stranger is there and not known, and no failure is shown."""
+    from tests.tui_world import notes, until
+    from tui.board.app import RolecallApp
+    from tui.screens.audit import AuditPage
+
+    app = RolecallApp(clock=time.time, auto_renew=False, ticking=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.board_screen.loaded()
+        assert app.board_screen.board.select("dev-deploy")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AuditPage))
+        page = app.screen
+        await until(pilot, lambda: page.entries is not None)
+        await pilot.press("t")
+        await until(pilot, lambda: page.trail is not None, timeout=60)
+        assert page.trail.failures == []
+        assert ("build-4471", False) in [(e.session_name, e.known) for e in page.trail.events]
+        assert not [n for n in notes(app) if "rolecall" in str(n) and "fail" in str(n)]
+
+
 def test_the_sandbox_logs_to_its_file_never_the_terminal(seeded: DemoWorld, capfd):
     """A request moto fails on (its traceback is the server's log) reaches the log file
     in the demo's directory; the terminal the board and its subshell share sees nothing."""
