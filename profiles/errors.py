@@ -38,3 +38,23 @@ class KeyringError(RolecallError):
 
 class FileWriteError(RolecallError):
     """A file could not be written; the original is untouched."""
+
+
+def plain_error_page(response_dict: dict, **_: object) -> None:
+    """botocore ``before-parse`` handler: an error answer that is not AWS's (an HTML page
+    from a proxy, a load balancer or a server that failed) loses its body, so botocore
+    reports it by its HTTP status alone ("500: Internal Server Error"): one line, never
+    the page. AWS's own error bodies (JSON or XML) are kept."""
+    body = response_dict.get("body")
+    if response_dict.get("status_code", 0) < 300 or not isinstance(body, bytes) or not body:
+        return
+    head = body.lstrip()[:16].lower()
+    aws = head.startswith(b"{") or (head.startswith(b"<") and not head.startswith(
+        (b"<!doctype", b"<html", b"<head", b"<body")))
+    if not aws:
+        response_dict["body"] = b""
+
+
+def one_line_errors(session) -> None:
+    """Register :func:`plain_error_page` on a botocore session (once)."""
+    session.register("before-parse", plain_error_page, unique_id="rolecall-plain-errors")

@@ -1,4 +1,4 @@
-"""Shared helpers for the issue-2 suite: worlds with chains, and checks on CLI failures."""
+"""Shared helpers for the CLI suite: worlds with chains, and checks on CLI failures."""
 
 from __future__ import annotations
 

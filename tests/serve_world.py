@@ -1,4 +1,4 @@
-"""Parts for the credential endpoint's tests (DESIGN §10).
+"""Parts for the credential endpoint's tests (see docs/architecture.md, Credential endpoint).
 
 - :class:`StsGate`: an HTTP proxy in front of moto that counts STS actions (moto's
   request log is not exposed), can hold requests open, answer the next ones with an

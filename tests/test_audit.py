@@ -1,4 +1,5 @@
-"""``rolecall audit`` (DESIGN §11) through the real CLI: the journal with its filters and
+"""``rolecall audit`` (see docs/architecture.md, Audit and journal) through the real CLI: the
+journal with its filters and
 JSON, and ``--cloudtrail`` against the CloudTrail fake (real JSON protocol, SigV4 keys
 moto issued), paginated, throttled, one account denied."""
 

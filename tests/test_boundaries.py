@@ -1,4 +1,5 @@
-"""Import boundaries (DESIGN §5): the core never imports a face, and the credential
+"""Import boundaries (see docs/architecture.md, Layers and layout): the core never imports a face,
+and the credential
 hot path loads only the standard library, jeepney and rolecall's own modules.
 
 Read two ways: statically (every import statement, module-level or inside a function,

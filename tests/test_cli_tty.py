@@ -15,7 +15,13 @@ from tests.helpers import MFA_SERIAL, assert_fails, chain_config, environ, run_d
 
 # Makes the pty on fd 0 the controlling terminal of a new session, then gives the CLI
 # /dev/null as stdin: what it reads from the terminal it must read through /dev/tty.
-LAUNCH = ("import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+# The keyboard's signals get their default disposition first, as a terminal's shell gives
+# them: a suite started in the background (`nohup ... &`, a CI runner) ignores SIGINT and
+# SIGQUIT, and an ignored signal stays ignored across exec (Python would then never raise
+# KeyboardInterrupt for the Ctrl-C these tests type).
+LAUNCH = ("import fcntl, os, signal, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+          "[signal.signal(s, signal.SIG_DFL) for s in "
+          "(signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP)]; "
           "null = os.open(os.devnull, os.O_RDONLY); os.dup2(null, 0); "
           "os.execv(sys.executable, [sys.executable, '-m', 'tui', *sys.argv[1:]])")
 

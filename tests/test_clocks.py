@@ -1,4 +1,4 @@
-"""Clocks and the credential_process refresh storm (issue 9, classes 10 and 11).
+"""Clocks and the credential_process refresh storm (see docs/architecture.md, Trust boundary).
 
 Freshness is judged by the caller's (local) clock; the skew STS's ``Date`` header shows
 is measured again on every STS call and corrects displayed countdowns only. ``process``

@@ -1,4 +1,4 @@
-"""Shell completion (issue 17 item 4): candidates from the parser and the inventory
+"""Shell completion: candidates from the parser and the inventory
 snapshot (no botocore on that path), the bash script run by real bash, the fish script
 by real fish, the zsh script by real zsh (compadd stood in for the line editor's)."""
 

@@ -1,4 +1,5 @@
-"""Hostile AWS files and catalogs at load (issue 9): control characters in names and
+"""Hostile AWS files and catalogs at load (see docs/architecture.md, Trust boundary): control
+characters in names and
 values, secrets in parse errors, Unicode digits, regions botocore rejects, and files that
 are not files. Each case ends in a clean exit 2 (or a broken role), nothing echoed that
 could be a secret, nothing blocking."""

@@ -1,4 +1,4 @@
-"""``rolecall console`` (issue 17 item 1): a sign-in URL from the local federation fake
+"""``rolecall console``: a sign-in URL from the local federation fake
 (``ROLECALL_FEDERATION_URL``) for a role's moto session, printed or handed to a real
 browser process (``$BROWSER``) through a one-time loopback redirect, so the secret URL
 is in no process's argv; the 1-hour console cap of role-chained sessions; the board's

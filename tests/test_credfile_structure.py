@@ -1,4 +1,4 @@
-"""Text never becomes structure in the credentials file (issue 9, classes 1 and 7).
+"""Text never becomes structure in the credentials file (see docs/architecture.md, Trust boundary).
 
 Every check reads the result with botocore's own loader
 (``botocore.configloader.raw_config_parse``), the reader the AWS CLI and SDKs use:

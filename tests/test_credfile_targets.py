@@ -1,4 +1,5 @@
-"""Where a write may land, who it excludes, and what it sweeps (issue 9, classes 5, 6, 10).
+"""Where a write may land, who it excludes, and what it sweeps (see docs/architecture.md, Trust
+boundary).
 
 - Class 5: only a regular file (or a missing one) is written. Links to /dev/null, a fifo,
   a socket, a directory, a loop are refused with exit 2, and nothing blocks (each real

@@ -16,10 +16,14 @@ import sys
 import textwrap
 import time
 import types
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import boto3
+import botocore.config
 import pytest
+from botocore.parsers import ResponseParserError
 
 from tests.conftest import ISOLATED
 from tests.tui_world import Tmux
@@ -174,6 +178,78 @@ def test_member_read_only_role_through_the_audit_chain(seeded: DemoWorld):
     assert staging["chain"][0]["cached"] is True  # the audit session is shared
 
 
+def test_the_sandbox_signs_in_to_the_console_once(seeded: DemoWorld):
+    result = rolecall("console", "staging-deploy", "--print", "--service", "s3")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    url = result.stdout.strip()
+    assert url.startswith(f"{seeded.url}/federation?Action=login&")
+    with urllib.request.urlopen(url, timeout=10) as page:  # what a browser would open
+        text = page.read().decode()
+    assert "https://console.aws.amazon.com/s3/home" in text
+    assert ":assumed-role/DeployRole/" in text
+    with pytest.raises(urllib.error.HTTPError) as again:  # a sign-in token works once
+        urllib.request.urlopen(url, timeout=10)
+    assert again.value.code == 400
+    refused = rolecall("console", "staging-deploy", "--print", "--duration", "2h")
+    assert refused.returncode == 2 and "1 hour" in refused.stderr  # a chained session
+
+
+def test_the_sandbox_cloudtrail_holds_what_its_sts_did(seeded: DemoWorld):
+    assume("staging-readonly")
+    result = rolecall("audit", "--cloudtrail", "--json")
+    assert result.returncode == 0, result.stderr
+    events = json.loads(result.stdout)["events"]
+    readonly = [e for e in events if e["role_arn"] == seeded.roles["staging-readonly"]]
+    assert readonly and all(e["known"] for e in readonly)  # this machine's own calls
+    assert {e["caller_arn"] for e in readonly} == {
+        e["caller_arn"] for e in readonly if ":assumed-role/SecurityAuditRole/" in e["caller_arn"]}
+    strangers = {e["session_name"]: e for e in events if not e["known"]}
+    assert set(strangers) == {"build-4471", "mallory"}
+    assert strangers["mallory"]["error_code"] == "AccessDenied"
+    assert strangers["mallory"]["account_id"] == seeded.accounts["prod"]
+    accounts = {seeded.accounts[a] for a in ("dev", "staging", "prod", "tools")}
+    assert {e["account_id"] for e in events} <= accounts  # every audit_role account read
+    assert "Traceback" not in result.stderr
+
+
+async def test_the_boards_audit_page_reads_the_sandboxs_cloudtrail(seeded: DemoWorld):
+    """``a`` then ``t`` on the demo's board: CloudTrail answers (read through the account's
+    audit_role), the stranger is there and not known, and no failure is shown."""
+    from tests.tui_world import notes, until
+    from tui.board.app import RolecallApp
+    from tui.screens.audit import AuditPage
+
+    app = RolecallApp(clock=time.time, auto_renew=False, ticking=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.board_screen.loaded()
+        assert app.board_screen.board.select("dev-deploy")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AuditPage))
+        page = app.screen
+        await until(pilot, lambda: page.entries is not None)
+        await pilot.press("t")
+        await until(pilot, lambda: page.trail is not None, timeout=60)
+        assert page.trail.failures == []
+        assert ("build-4471", False) in [(e.session_name, e.known) for e in page.trail.events]
+        assert not [n for n in notes(app) if "rolecall" in str(n) and "fail" in str(n)]
+
+
+def test_the_sandbox_logs_to_its_file_never_the_terminal(seeded: DemoWorld, capfd):
+    """A request moto fails on (its traceback is the server's log) reaches the log file
+    in the demo's directory; the terminal the board and its subshell share sees nothing."""
+    sts = boto3.client("sts", endpoint_url=seeded.url, region_name="us-east-1",
+                       aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="x",
+                       config=botocore.config.Config(retries={"total_max_attempts": 1}))
+    with pytest.raises(ResponseParserError, match="500 Internal Server Error"):
+        sts.decode_authorization_message(EncodedMessage="x")  # moto lacks it: a 500 page
+    log = seeded.root / "sandbox.log"  # the server logs once it has answered
+    wait_for(lambda: log.exists() and "decode_authorization_message" in log.read_text(),
+             lambda: "no traceback in the log")
+    assert capfd.readouterr() == ("", "")
+    assert seeded.root.stat().st_mode & 0o077 == 0  # the demo's directory is private
+
+
 def test_exit_forgets_sessions_restores_environ_and_leaves_home_alone(operator_home):
     from keyring.backends.SecretService import Keyring
 
@@ -304,6 +380,8 @@ def test_the_readme_tour_at_80x24_then_quit_leaves_nothing(operator_home, tmp_pa
            "PATH": "/usr/bin:/bin"}  # no venv on the PATH: the demo puts rolecall there
     term = Tmux("demo", f"{sys.executable} -m tui demo; echo $? > {status}; sleep 30",
                 (80, 24), env, operator_home)
+    pane = tmp_path / "pane.log"  # every byte the terminal is sent, the board's and the server's
+    subprocess.run([*term.tmux, "pipe-pane", "-t", term.name, f"cat >> {pane}"], check=True)
     try:
         term.wait("rolecall demo · 13 roles in 6 accounts")
         assert "sandbox AWS" in term.screen()  # the welcome notice, inside the board
@@ -326,28 +404,36 @@ def test_the_readme_tour_at_80x24_then_quit_leaves_nothing(operator_home, tmp_pa
         term.wait("wrote [prod-admin]")
         term.keys("s")
         term.wait("every rolecall command works here")
-        for index, command in enumerate(("rolecall list --json", "rolecall assume audit",
-                                         "rolecall env dev-admin", "rolecall sessions --json",
-                                         "rolecall shell audit")):
+        commands = ("rolecall list --json", "rolecall assume audit", "rolecall env dev-admin",
+                    "rolecall sessions --json", "rolecall shell audit",
+                    "rolecall console dev-deploy --print", "rolecall audit --cloudtrail")
+        for index, command in enumerate(commands):
             term.keys("-l", f"{command} > {out}/{index}.out 2>&1; echo $? > {out}/{index}.rc")
             term.keys("Enter")
-            wait_for(lambda i=index: (out / f"{i}.rc").exists(), term.screen)
-        codes = [int((out / f"{i}.rc").read_text()) for i in range(5)]
-        assert codes == [0, 0, 0, 0, 2], [(out / f"{i}.out").read_text() for i in range(5)]
-        assert len(json.loads((out / "0.out").read_text())) == len(ROLES)
-        assert "AWS_SESSION_TOKEN" in (out / "2.out").read_text()
-        roles = {s["role"] for s in json.loads((out / "3.out").read_text())}
+            wait_for(lambda i=index: (out / f"{i}.rc").exists(), term.screen, timeout=60)
+        outputs = [(out / f"{i}.out").read_text() for i in range(len(commands))]
+        codes = [int((out / f"{i}.rc").read_text()) for i in range(len(commands))]
+        assert codes == [0, 0, 0, 0, 2, 0, 0], outputs
+        assert len(json.loads(outputs[0])) == len(ROLES)
+        assert "AWS_SESSION_TOKEN" in outputs[2]
+        roles = {s["role"] for s in json.loads(outputs[3])}
         assert {"prod-admin", "audit", "dev-admin"} <= roles
-        assert "already inside a rolecall shell" in (out / "4.out").read_text()
+        assert "already inside a rolecall shell" in outputs[4]
+        assert "/federation?Action=login&" in outputs[5].splitlines()[0]  # the sign-in URL
+        assert "mallory" in outputs[6] and "not in this machine's journal" in outputs[6]
+        assert not any("Traceback" in o or "<html" in o.lower() for o in outputs), outputs
         term.keys("-l", "exit")
         term.keys("Enter")
         term.wait("exited with")  # the notice wraps at 80 columns: "... status 0"
         assert "status 0" in term.screen()
-        assert len(demo_keyring_items(others)) == 4  # audit and dev-admin too
+        # audit, dev-admin; ci and dev-deploy (console); the four audit_role sessions
+        assert len(demo_keyring_items(others)) == 10
         term.keys("q")
         wait_for(status.exists, term.screen)
     finally:
         term.close()
+    shown = pane.read_text(errors="replace")
+    assert "Traceback" not in shown and "Error on request" not in shown
     assert status.read_text().strip() == "0"
     assert list(tmpdir.iterdir()) == []
     assert demo_keyring_items(others) == []

@@ -1,4 +1,5 @@
-"""`rolecall discover` (DESIGN §13): Organizations ListAccounts (moto) through a role,
+"""`rolecall discover` (see docs/architecture.md, Console, discovery and long-lived keys):
+Organizations ListAccounts (moto) through a role,
 one proposed catalog role per active account, and `--write` keeping a hand-commented
 catalog byte for byte."""
 

@@ -1,4 +1,5 @@
-"""One engine under many threads (DESIGN §5): one assumption per cache key at a time, so
+"""One engine under many threads (see docs/architecture.md, Layers and layout): one assumption per
+cache key at a time, so
 targets sharing a parent hop assume it once. A scriptable STS holds the first call open
 until every thread has reached the hop, so the race is real, not hoped for."""
 

@@ -1,4 +1,5 @@
-"""The journal: whole lines under concurrency, rotation, odd files, filters (DESIGN §11)."""
+"""The journal: whole lines under concurrency, rotation, odd files, filters (see
+docs/architecture.md, Audit and journal)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Every STS call rolecall makes is journaled (DESIGN §11), from each path, with the
+"""Every STS call rolecall makes is journaled (see docs/architecture.md, Audit and journal), from
+each path, with the
 outcome and never a secret: the real CLI against moto, a denying STS, a dead one."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""rolecall's keyring items are its own (issue 9, classes 8, 12, 13): other applications'
+"""rolecall's keyring items are its own (see docs/architecture.md, Trust boundary): other
+applications'
 items under the same service name survive every ``forget`` and orphan sweep; items an
 older rolecall stored are adopted once; the fast path never imports a module the index
 names; the memory-only notice is given once per process, with its fix."""

@@ -1,4 +1,4 @@
-"""Long-lived IAM user keys in the keyring (issue 17 item 2): added from stdin or a
+"""Long-lived IAM user keys in the keyring: added from stdin or a
 terminal without echo (never argv), listed without secrets, used as a base identity by
 the AWS CLI (``credential_process``) and by catalog roles (``keys = NAME``), removed,
 and rotated against moto's IAM with a failure injected at every step: the user always

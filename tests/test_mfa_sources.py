@@ -1,4 +1,4 @@
-"""MFA codes from anywhere (issue 17 item 3): a profile's ``mfa_process`` and the
+"""MFA codes from anywhere: a profile's ``mfa_process`` and the
 ``ROLECALL_MFA_PROMPT`` hook, real child processes, in the engine's precedence
 (explicit code > mfa_process > hook > prompt), so renewals need no terminal."""
 

@@ -1,4 +1,5 @@
-"""Each profile's sessions are its own (issue 9, class 9): two profiles with one
+"""Each profile's sessions are its own (see docs/architecture.md, Trust boundary): two profiles
+with one
 ``role_arn`` and source never share a session, region and session name come from the
 profile in use as configured now, an explicit option the cached session does not match
 means a new one, and a warm hit after a config edit brings the fast path back."""

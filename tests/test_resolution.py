@@ -1,4 +1,5 @@
-"""Issue 10 through the real CLI against moto and the keyring: broken profiles stay
+"""Resolution as botocore's (see docs/architecture.md, Where roles come from) through the
+real CLI against moto and the keyring: broken profiles stay
 local, MFA on two hops, AWS_PROFILE never leaks, no ambient fallback, and the region
 env/exec export."""
 

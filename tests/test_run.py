@@ -1,4 +1,5 @@
-"""``rolecall run`` end to end (DESIGN §8): the real CLI in a subprocess against moto over
+"""``rolecall run`` end to end (see docs/architecture.md, Run across accounts): the real CLI in a
+subprocess against moto over
 HTTP, the real Secret Service, real child processes. Each child proves its identity
 with ``aws sts get-caller-identity`` from inside it."""
 

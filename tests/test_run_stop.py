@@ -1,4 +1,5 @@
-"""``rolecall run`` output and stopping (DESIGN §8): lines never torn, grouped output in
+"""``rolecall run`` output and stopping (see docs/architecture.md, Run across accounts): lines
+never torn, grouped output in
 target order, ``--fail-fast``, ``--timeout``, Ctrl-C to the whole group, SIGKILL after
 the grace, the ``--json`` schema and each MFA code asked once. Real CLI, moto, Secret
 Service and child processes; children that must be stopped block until signalled."""

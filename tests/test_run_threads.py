@@ -1,4 +1,5 @@
-"""One workspace shared by a run's threads (DESIGN §5): the keyring backend is resolved
+"""One workspace shared by a run's threads (see docs/architecture.md, Layers and layout): the
+keyring backend is resolved
 once (a thread must never see "no backend" while another is resolving it, or its
 session would go to memory only and the next run would assume again), and targets
 sharing a parent hop assume it once."""

@@ -1,4 +1,5 @@
-"""The credential endpoint in-process (DESIGN §10): its HTTP contract, renewal and MFA.
+"""The credential endpoint in-process (see docs/architecture.md, Credential endpoint): its HTTP
+contract, renewal and MFA.
 
 The engine, keyring and moto are real; an :class:`~tests.serve_world.StsGate` in front
 of moto counts STS calls and holds them open when a race must be real. The endpoint's

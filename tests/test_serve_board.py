@@ -1,4 +1,5 @@
-"""The board runs the credential endpoint (DESIGN §10): `e` starts it (the header says
+"""The board runs the credential endpoint (see docs/architecture.md, Credential endpoint): `e`
+starts it (the header says
 so, ``env ROLE --server`` finds it), its renewals' MFA codes are asked in the board's
 dialog, and `e` stops it. Real moto and gnome-keyring; requests from another thread."""
 

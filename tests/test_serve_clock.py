@@ -1,4 +1,5 @@
-"""Renewal across the clock (DESIGN §7, §10): ``rolecall exec --server``, its child, and
+"""Renewal across the clock (see docs/architecture.md, Trust boundary; Credential endpoint):
+``rolecall exec --server``, its child, and
 moto share one moving fake clock (libfaketime reading ``FAKETIME_TIMESTAMP_FILE`` on
 every call); the child moves it. An :class:`~tests.serve_world.StsGate` in front of
 moto refuses any call signed with a session expired by that clock, as AWS does, so an

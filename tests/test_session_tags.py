@@ -1,4 +1,4 @@
-"""Session tags and source identity (issue 17 item 5): catalog keys checked at load
+"""Session tags and source identity: catalog keys checked at load
 against STS's rules, sent on AssumeRole (seen through botocore's own parameter hook on
 the engine's real clients, against moto), kept by AWS's chain rules before STS is
 called, part of the session's identity in the cache, and shown in the detail pane."""

@@ -1,4 +1,4 @@
-"""Shell output is data, never code (issue 9, class 2; DESIGN §7).
+"""Shell output is data, never code (see docs/architecture.md, Trust boundary).
 
 Generated values (any Unicode but NUL and lone surrogates, mixed with hostile pieces:
 ``$(...)``, backticks, quotes of every kind, backslashes, ``${VAR}``, line breaks) are
@@ -100,6 +100,18 @@ def test_fish_output_reads_back_exactly_in_fish(variables):
                script)
     assert _mine(got, variables) == variables
     assert "AWS_PROFILE" not in got and "AWS_DEFAULT_PROFILE" not in got
+
+
+def test_fish_output_sourced_where_nothing_is_to_remove_succeeds(tmp_path):
+    """``rolecall env ROLE -f fish | source; and CMD`` runs CMD in a shell without
+    AWS_PROFILE: erasing a variable that is not set must not become source's status."""
+    path = tmp_path / "out.fish"
+    path.write_text(environment.render({"ROLECALL_T0": "x"}, "fish"))
+    env = {k: v for k, v in _environ(tmp_path).items() if not k.startswith("AWS_")}
+    done = subprocess.run([_shell("fish"), "--no-config", "-c",
+                           "cat $argv[1] | source; and echo sourced $ROLECALL_T0", str(path)],
+                          env=env, capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout) == (0, "sourced x\n"), done.stderr
 
 
 def _dotenv_values(script: str) -> dict[str, str | None]:

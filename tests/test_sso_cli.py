@@ -1,4 +1,5 @@
-"""`rolecall sso ...` as a black box (DESIGN §12): login --share and the real AWS CLI
+"""`rolecall sso ...` as a black box (see docs/architecture.md, IAM Identity Center): login --share
+and the real AWS CLI
 using that login, status, logout, `list` listing stale roles again, progress on a
 terminal only, and bad input."""
 

@@ -1,4 +1,5 @@
-"""Discovery (DESIGN §12): ListAccounts and ListAccountRoles, every page, at most 10
+"""Discovery (see docs/architecture.md, IAM Identity Center): ListAccounts and ListAccountRoles,
+every page, at most 10
 calls in any second, throttling backed off; the roster; and the inventory's merge —
 template names, catalog aliases and tags, the config's SSO profiles as the same roles,
 remote names that are hostile."""

@@ -1,4 +1,5 @@
-"""`rolecall sso login/logout` (DESIGN §12): the device authorization flow against the
+"""`rolecall sso login/logout` (see docs/architecture.md, IAM Identity Center): the device
+authorization flow against the
 sso-oidc fake with an injected clock, the token in the keyring, the AWS CLI's cache
 file for --share, refresh, and the message a missing or expired login gives."""
 

@@ -1,4 +1,5 @@
-"""SSO roles are roles like any other (DESIGN §12): GetRoleCredentials with the
+"""SSO roles are roles like any other (see docs/architecture.md, IAM Identity Center):
+GetRoleCredentials with the
 session's token gives the session (keyring-cached, journaled), a catalog role may use
 one as its source (the chained hop then follows the 1-hour rule), and the CLI's
 `assume`, `process` (fast path), `exec` and `list` work on them; a missing or expired

@@ -449,7 +449,7 @@ async def test_screenshot_png_puts_every_character_on_its_cell(world):
 
 
 async def test_a_page_over_the_board_owns_its_keys_and_goes_back(world):
-    """The house for wave 2's full screens (run results, doctor, audit, SSO): a page
+    """The base of the full screens (run results, doctor, audit, SSO): a page
     shows its own keys, help lists them, escape goes back to the board."""
     from textual.binding import Binding
     from textual.content import Content

@@ -1,4 +1,5 @@
-"""The board's audit page (``a``, DESIGN §11) through the pilot: the role's journal first,
+"""The board's audit page (``a``; see docs/architecture.md, Audit and journal) through the pilot:
+the role's journal first,
 CloudTrail on request (read through the role, assumed via the board), callers the journal
 does not know highlighted, every name drawn literally."""
 

@@ -1,4 +1,5 @@
-"""The board's doctor (``d``, DESIGN §9): the checklist of ``rolecall doctor`` on a page,
+"""The board's doctor (``d``; see docs/architecture.md, Doctor and lint): the checklist of
+``rolecall doctor`` on a page,
 against moto (IAM, STS, Organizations over HTTP; moto enforces no trust, so every
 verdict is doctor's own), and offered after STS denies an assume (a loopback STS that
 denies as real STS does and passes every other request on to moto).

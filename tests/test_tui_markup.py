@@ -1,4 +1,5 @@
-"""Hostile names on screen (issue 9, class 3): every user-controlled string is shown
+"""Hostile names on screen (see docs/architecture.md, Trust boundary): every user-controlled string
+is shown
 literally — profile names, catalog roles, account aliases and tags, written profiles —
 on the board, the detail pane, the status line, notifications, dialogs and the palette.
 

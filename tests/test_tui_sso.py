@@ -1,4 +1,5 @@
-"""The board and IAM Identity Center (DESIGN §12): SSO roles on the board, and the login
+"""The board and IAM Identity Center (see docs/architecture.md, IAM Identity Center): SSO roles on
+the board, and the login
 it offers when an assumption needs one (no token, or an expired one)."""
 
 from __future__ import annotations

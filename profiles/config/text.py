@@ -1,4 +1,5 @@
-"""Text from the AWS files and the catalog is untrusted (DESIGN §7): names and values
+"""Text from the AWS files and the catalog is untrusted (see docs/architecture.md, Trust boundary):
+names and values
 that carry control, format or line/paragraph-separator characters are refused at load,
 before they can reach a terminal, a credentials-file line or an HTTP header."""
 

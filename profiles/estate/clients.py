@@ -17,6 +17,8 @@ import botocore.session
 from botocore import UNSIGNED
 from botocore.config import Config
 
+from profiles.errors import one_line_errors
+
 _local = threading.local()
 
 
@@ -26,6 +28,7 @@ def _session() -> botocore.session.Session:
         session = _local.__dict__["session"] = botocore.session.Session()
         session._config = {"profiles": {"\nplain": {}}}  # no file is read (see sts.py)
         session.set_config_variable("profile", "\nplain")
+        one_line_errors(session)  # an HTML error page is reported by its status alone
     return session
 
 

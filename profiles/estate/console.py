@@ -1,4 +1,5 @@
-"""The AWS console for a role's session, through the federation endpoint (DESIGN §13).
+"""The AWS console for a role's session, through the federation endpoint (see docs/architecture.md,
+Console, discovery and long-lived keys).
 
 ``getSigninToken`` trades the session's credentials (POSTed as a form, so the secret
 key is in no URL) for a sign-in token; the sign-in URL (``Action=login``) carries it
@@ -115,6 +116,23 @@ def check_duration(seconds: int | None, chained: bool, role: str) -> int | None:
     return seconds
 
 
+def _refused(url: str, status: int) -> AwsError:
+    """What an HTTP error from the federation endpoint means (its body is an HTML page
+    that says no more than the status, so it is never shown)."""
+    if status == 400:  # the real endpoint's answer to credentials it does not accept
+        return AwsError(f"the federation endpoint refused the session (HTTP {status})",
+                        fix="the session may be expired or revoked: run with --refresh; a "
+                        "role-chained session allows at most a 1h console session")
+    where = urllib.parse.urlsplit(url).netloc
+    if status >= 500:
+        return AwsError(f"the federation endpoint {where} failed (HTTP {status})",
+                        fix=f"try again in a minute; if {ENV} is set, check the server it "
+                        "names")
+    return AwsError(f"the federation endpoint {where} answered HTTP {status}: not a "
+                    "sign-in federation endpoint", fix=f"check {ENV} (e.g. "
+                    "https://signin.aws.amazon.com/federation), or unset it")
+
+
 def signin_token(url: str, credentials, duration: int | None) -> str:
     """The federation endpoint's ``SigninToken`` for ``credentials`` (one HTTPS POST)."""
     form = {"Action": "getSigninToken", "Session": json.dumps({
@@ -129,9 +147,7 @@ def signin_token(url: str, credentials, duration: int | None) -> str:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as reply:  # noqa: S310
             body = reply.read(64 * 1024)
     except urllib.error.HTTPError as exc:  # the endpoint says no more than its status
-        raise AwsError(f"the federation endpoint refused the session (HTTP {exc.code})",
-                       fix="the session may be expired or revoked: run with --refresh; a "
-                       "role-chained session allows at most a 1h console session") from None
+        raise _refused(url, exc.code) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise AwsError(f"the federation endpoint {urllib.parse.urlsplit(url).netloc} is "

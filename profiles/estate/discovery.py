@@ -24,7 +24,7 @@ from profiles.errors import AwsError
 from profiles.estate import roster
 from profiles.estate.tokens import LoginRequired, TokenStore, usable
 
-RATE = 10  # calls per second, at most (DESIGN §12)
+RATE = 10  # calls per second, at most (see docs/architecture.md, IAM Identity Center)
 WORKERS = 4
 PAGE = 100  # the portal's largest page
 BACKOFF = 0.5  # first back-off after a throttled call; doubled each time, to CAP

@@ -6,7 +6,7 @@ it). The inventory reads it to list every discovered role; nothing in it is a se
 
 What the portal said is remote input: on the way in and again on the way out, account
 ids must be 12 digits, permission sets the names IAM allows, and account names lose any
-control or line-separator character (DESIGN §7).
+control or line-separator character (see docs/architecture.md, Trust boundary).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """``rolecall audit``: what rolecall assumed (the journal) and who else assumed a role
-(CloudTrail), side by side (DESIGN §11).
+(CloudTrail), side by side (see docs/architecture.md, Audit and journal).
 
 CloudTrail is read in each target account through a session there: the account's
 ``audit_role`` from the catalog when it has one, else the role itself (``--role``),

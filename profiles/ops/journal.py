@@ -1,4 +1,5 @@
-"""The journal: one JSON line per STS call rolecall makes (DESIGN §11).
+"""The journal: one JSON line per STS call rolecall makes (see docs/architecture.md, Audit and
+journal).
 
 ``journal.jsonl`` in the state dir, mode 0600. Each entry is written with a single
 ``write()`` of one whole line on an ``O_APPEND`` descriptor, so concurrent processes

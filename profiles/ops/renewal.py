@@ -1,7 +1,9 @@
-"""Renewal behind the credential endpoint (DESIGN §10): sessions that outlive a run.
+"""Renewal behind the credential endpoint (see docs/architecture.md, Credential endpoint): sessions
+that outlive a run.
 
 A request is answered from memory while the role's session has more than 16 minutes
-left by the local clock (DESIGN §7: botocore re-fetches inside 15). Under 20 minutes a
+left by the local clock (docs/architecture.md, Trust boundary: botocore re-fetches inside 15).
+Under 20 minutes a
 renewal starts in the background and the request still gets the current session. At 16
 or less the request joins the role's renewal: one at a time per role (concurrent
 requests wait for it, no stampede), in a thread of its own, as ``Engine.assume`` with
@@ -195,7 +197,8 @@ class Renewer:
             self._last[name] = session
 
     def get(self, name: str) -> Session:
-        """The session to answer a request for ``name`` with (DESIGN §7, §10)."""
+        """The session to answer a request for ``name`` with (see docs/architecture.md, Trust
+        boundary; Credential endpoint)."""
         self.check(name)
         with self._guard:
             last = self._last.get(name)
@@ -236,7 +239,8 @@ class Renewer:
         return session
 
     def _fallback(self, name: str, last: Session | None, error: RolecallError) -> Session:
-        """The current session while it is still valid (DESIGN §7), else the error. With
+        """The current session while it is still valid (see docs/architecture.md, Trust boundary),
+        else the error. With
         none in memory, the cached one (assumed before the endpoint started)."""
         if last is None and not any(self.options.get(name, {}).values()):
             last = self._cached(name)

@@ -1,4 +1,5 @@
-"""The credential endpoint (DESIGN §10): ECS container-credentials format on loopback.
+"""The credential endpoint (see docs/architecture.md, Credential endpoint): ECS
+container-credentials format on loopback.
 
 ``GET /role/NAME`` with ``Authorization: TOKEN`` answers ``{"AccessKeyId",
 "SecretAccessKey", "Token", "Expiration", "RoleArn", "AccountId"}``, what botocore's

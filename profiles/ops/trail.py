@@ -1,4 +1,5 @@
-"""CloudTrail ``LookupEvents`` for ``AssumeRole`` in one account and region (DESIGN §11).
+"""CloudTrail ``LookupEvents`` for ``AssumeRole`` in one account and region (see
+docs/architecture.md, Audit and journal).
 
 Event history is per account and region, read with credentials in that account. Every
 page is followed (``NextToken``) back to the start time; calls are paced under the

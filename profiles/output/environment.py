@@ -44,7 +44,8 @@ def build(role: str, credentials: dict[str, str], region: str | None,
 
 
 def endpoint(role: str, url: str, token: str, region: str | None) -> dict[str, str]:
-    """Variables that point an SDK at the credential endpoint (DESIGN §10)."""
+    """Variables that point an SDK at the credential endpoint (see docs/architecture.md, Credential
+    endpoint)."""
     env = {FULL_URI: url, TOKEN: token}
     if region:
         env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = region

@@ -1,6 +1,7 @@
 """The environment spelled for each consumer, by that consumer's own quoting rules.
 
-Every value is data, never code (DESIGN §7): a value no quoting of a format can carry
+Every value is data, never code (see docs/architecture.md, Trust boundary): a value no quoting of a
+format can carry
 exactly is refused (a UsageError, exit 2) rather than approximated. The message names
 the variable, never the value (it may be a secret). Standard library only (the error
 class loads on a refusal): the ``env`` fast path imports this.
@@ -107,7 +108,9 @@ def render(variables: dict[str, str], fmt: str, removed: tuple[str, ...]) -> str
         lines.append("unset " + " ".join(removed))
         lines += [f"export {k}={sh_quote(v)}" for k, v in variables.items()]
     elif fmt == "fish":
-        lines += [f"set -e {k}" for k in removed]
+        # `set -e` of an unset variable fails, and fish's `set` passes a status on:
+        # `; or true` keeps `... | source; and CMD` working in a shell without them
+        lines += [f"set -e {k}; or true" for k in removed]
         lines += [f"set -gx {k} {fish_quote(v)}" for k, v in variables.items()]
     elif fmt == "powershell":
         lines += [f"Remove-Item Env:{k} -ErrorAction SilentlyContinue" for k in removed]

@@ -1,4 +1,5 @@
-"""Which path an engine's STS calls are journaled as (DESIGN §11): the engine's own
+"""Which path an engine's STS calls are journaled as (see docs/architecture.md, Audit and journal):
+the engine's own
 ``via`` (``cli``, ``board``, ``process``...), or, per thread, the one a caller names for a
 block (``run`` and ``serve`` share one engine with the board)."""
 

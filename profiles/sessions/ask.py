@@ -1,7 +1,8 @@
 """What a caller asks of the engine explicitly, and whether a cached session is that.
 
 An explicit ``--duration``, ``--session-name`` or ``--external-id`` that a cached
-session was not assumed with means a new session (DESIGN §7); the session records what
+session was not assumed with means a new session (see docs/architecture.md, Trust boundary); the
+session records what
 it was asked with in the index (never the external id itself, only a digest of it).
 """
 

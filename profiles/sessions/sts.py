@@ -32,7 +32,7 @@ from botocore.exceptions import (
 
 from profiles import paths
 from profiles.config.inventory import Inventory
-from profiles.errors import AwsError, ConfigError, RolecallError, UsageError
+from profiles.errors import AwsError, ConfigError, RolecallError, UsageError, one_line_errors
 from profiles.model import Base, Credentials
 
 # Three tries in all (botocore counts max_attempts as retries after the first), each
@@ -99,6 +99,7 @@ def _share_loader(session: botocore.session.Session) -> None:
         if loader is None:
             loader = _LOADERS[path] = create_loader(path)
     session.register_component("data_loader", loader)
+    one_line_errors(session)  # an HTML error page is reported by its status alone
     session.__dict__["_rolecall_loader"] = True
 
 

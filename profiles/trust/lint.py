@@ -1,4 +1,5 @@
-"""``rolecall lint``: the seed's trust-policy advice as findings RC101-RC110 (DESIGN §9),
+"""``rolecall lint``: the common trust-policy mistakes as findings RC101-RC110 (see
+docs/architecture.md, Doctor and lint),
 each with a level, the statement index and a fix. A finding is a claim: a policy no rule
 flags is silent. A condition restricts only if it can fail (``StringLike`` on ``*``
 restricts nothing; neither does ``...IfExists`` on a key the caller may simply omit)."""

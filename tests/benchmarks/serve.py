@@ -1,4 +1,5 @@
-"""Credential endpoint figures (DESIGN §10): a request answered from memory, botocore's
+"""Credential endpoint figures (see docs/architecture.md, Credential endpoint): a request answered
+from memory, botocore's
 own ContainerProvider fetch, a renewal when the session has 11 minutes left (one and
 two hops), and 20 requests arriving during one renewal. In-process endpoint, moto on
 127.0.0.1, a private gnome-keyring; medians, asserts nothing.

@@ -111,8 +111,9 @@ def _session_name_template(b: Outcome, r: Outcome) -> tuple[Outcome, Outcome]:
 
 DIFFERENCES = {d.id: d for d in (
     Difference("default-session-name",
-               "rolecall's default RoleSessionName is the template {user}-{unix} (DESIGN §1: "
-               "CloudTrail should name the person), botocore's botocore-session-<unix>; the "
+               "rolecall's default RoleSessionName is the template {user}-{unix} (CloudTrail "
+               "should name the person: docs/architecture.md, Domain rules), botocore's "
+               "botocore-session-<unix>; the "
                "oracle gives rolecall botocore's as its template, to compare the rest"),
     Difference("explicit-default-duration",
                "rolecall always sends DurationSeconds (3600 unless configured); botocore "

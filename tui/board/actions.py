@@ -1,4 +1,5 @@
-"""The board's role actions (DESIGN §4): assume, chain, write, shell, refresh, forget.
+"""The board's role actions (see docs/architecture.md, The board): assume, chain, write, shell,
+refresh, forget.
 
 A mixin of ``BoardScreen``: each action asks what it needs in a dialog, then runs the
 blocking part (STS, keyring, files) through ``Jobs`` in a thread worker and shows the

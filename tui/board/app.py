@@ -1,9 +1,10 @@
 """The Textual app: composes the screens and routes what crosses them.
 
 The board (``BoardScreen``) is the default screen and owns its widgets, bindings and
-workers; dialogs and wave-2 screens are pushed over it. The app holds what every screen
+workers; dialogs and full screens are pushed over it. The app holds what every screen
 shares: the injected clock, the workspace (made on first use), the engine's MFA prompt
-(a worker thread waits on a dialog), notifications shown literally (DESIGN §7: no
+(a worker thread waits on a dialog), notifications shown literally (docs/architecture.md, Trust
+boundary: no
 user text becomes markup), and notices shown once per process.
 """
 

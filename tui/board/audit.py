@@ -1,4 +1,5 @@
-"""The board's ``a`` key: the audit page of the selected role (DESIGN §11)."""
+"""The board's ``a`` key: the audit page of the selected role (see docs/architecture.md, Audit and
+journal)."""
 
 from __future__ import annotations
 

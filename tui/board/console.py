@@ -1,5 +1,6 @@
 """The board's console key (``b``): the AWS console as the selected role, in the
-browser (DESIGN §13). A mixin of ``BoardScreen``: the sign-in (an assumption if the
+browser (see docs/architecture.md, Console, discovery and long-lived keys). A mixin of
+``BoardScreen``: the sign-in (an assumption if the
 session needs one, the federation call, the browser hand-off) runs in a worker."""
 
 from __future__ import annotations

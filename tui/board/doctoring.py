@@ -1,4 +1,5 @@
-"""The board's ``d`` (DESIGN §4, §9): the doctor's checklist for the selected role, and
+"""The board's ``d`` (see docs/architecture.md, The board; Doctor and lint): the doctor's checklist
+for the selected role, and
 its offer after a denied assume.
 
 A mixin of ``BoardScreen``, before ``RoleActions``: when STS denies an assume (or a

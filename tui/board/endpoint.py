@@ -1,4 +1,5 @@
-"""The board's credential endpoint (DESIGN §10): `e` starts or stops the same endpoint
+"""The board's credential endpoint (see docs/architecture.md, Credential endpoint): `e` starts or
+stops the same endpoint
 ``rolecall serve`` runs (recorded in the runtime dir, so ``rolecall env ROLE --server``
 in another terminal points an SDK at it), and the header says it runs. While it runs,
 the MFA codes its renewals need are asked in the board's MFA dialog, so an SDK in another

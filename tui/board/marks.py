@@ -1,4 +1,5 @@
-"""Marking roles and running a command across them (DESIGN §8, the board's face of
+"""Marking roles and running a command across them (docs/architecture.md, Run across accounts, the
+board's face of
 ``rolecall run``): ``space`` marks the selected role (the header counts the marks), ``!``
 asks for a command and runs it across the marked roles, or the selected one, in the
 results screen. A mixin of ``BoardScreen``.

@@ -169,6 +169,9 @@ class BoardCells:
             style = base + self._style("board--header")
             return Strip([Segment(header, style)]).crop_extend(0, width, style)
         line = y - 1 + int(self.scroll_offset.y)
+        if not self.rows and self.empty:  # a first run: what to do instead of a blank table
+            text = self.empty[line] if line < len(self.empty) else ""
+            return Strip([Segment(" " * LEAD + text, base)]).crop_extend(0, width, base)
         if line >= len(self._lines):
             return Strip.blank(width, base)
         selected = bool(self._role_lines) and line == self._role_lines[self.cursor]

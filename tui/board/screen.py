@@ -205,6 +205,12 @@ class BoardScreen(DoctorKey, RoleActions, RunMarks, ConsoleAction, FilterKeys,
         self.load_error = None
         now = self.now()
         self._live |= {r.name for r in snap.rows if r.session and r.session.seconds_left(now) > 0}
+        if not snap.rows:
+            # lazy: a first run's words only when there is no role at all
+            from profiles import paths
+            from tui.board import firstrun
+
+            self.board.empty = firstrun.lines(paths.aws_config_file(), paths.catalog_file())
         self.board.set_rows(snap.rows, now, self.window)
         if select:
             self.board.select(select)

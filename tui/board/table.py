@@ -65,6 +65,7 @@ class Board(BoardCells, ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.rows: dict[str, RoleRow] = {}
+        self.empty: tuple[str, ...] = ()  # shown when there are no roles at all
         self.window = 300
         self.now = 0.0
         self.sort = SORTS[0]
@@ -98,6 +99,8 @@ class Board(BoardCells, ScrollView, can_focus=True):
         self._widths = None
         self._layout = None
         self._refilter(selected)
+        if not rows:
+            self.virtual_size = Size(0, len(self.empty) + 1)
 
     def set_query(self, query: str) -> None:
         if query != self.query:

@@ -1,4 +1,5 @@
-"""The command line: every TUI action as a command, for scripts and CI (DESIGN §3).
+"""The command line: every TUI action as a command, for scripts and CI (see docs/architecture.md,
+Command-line contract).
 
 Failures print one ``rolecall: ...`` line (and fixes) on stderr: exit 2 for bad usage
 or input, 1 for a failed AWS or keyring operation; ``exec`` and ``shell`` give 127 or

@@ -1,6 +1,6 @@
 """``rolecall audit``: the journal of what rolecall assumed, and (``--cloudtrail``) who
 assumed a role according to CloudTrail, each event ``known`` to the journal or not
-(DESIGN §11)."""
+(see docs/architecture.md, Audit and journal)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """``rolecall console ROLE [--service S] [--region R] [--duration D] [--print]``: the AWS
-console signed in as ROLE's session (DESIGN §13), opened in the browser or printed."""
+console signed in as ROLE's session (see docs/architecture.md, Console, discovery and long-lived
+keys), opened in the browser or printed."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """``rolecall keys add|list|rm|rotate|process``: long-lived IAM user keys in the keyring
-(DESIGN §13). Secrets are read from the terminal without echo, or from stdin with
+(see docs/architecture.md, Console, discovery and long-lived keys). Secrets are read from the
+terminal without echo, or from stdin with
 ``--stdin``; never from argv, and never printed except by ``keys process`` (whose
 output is for the SDK that runs it)."""
 

@@ -1,4 +1,5 @@
-"""Commands on one role: list, assume, env, exec, shell, write, process (DESIGN §3)."""
+"""Commands on one role: list, assume, env, exec, shell, write, process (see docs/architecture.md,
+Command-line contract)."""
 
 from __future__ import annotations
 
@@ -22,16 +23,20 @@ def _iso(when) -> str:
 
 
 def _no_roles() -> None:
-    """What ``list`` says when nothing is configured: where roles come from, and the demo."""
+    """What ``list`` says when nothing is configured: the board's first-run words."""
     # lazy: the core when a command runs, not when the parser is built
     from profiles import paths
+    from profiles.doors.terminal import shown
+    from tui.board.firstrun import DOCS, tilde
 
-    print(f"rolecall: no roles configured in {shown(paths.aws_config_file())} or "
-          f"{shown(paths.catalog_file())}\n"
-          "  fix: add a [profile NAME] with role_arn and source_profile to the AWS config, "
-          "or a [roles.NAME] with role_arn and source to the catalog\n"
-          "  fix: or try `rolecall demo`: a sandbox AWS on loopback with a ready-made "
-          "organisation", file=sys.stderr)
+    print(f"rolecall: no roles yet: none in {shown(tilde(paths.aws_config_file()))} or "
+          f"{shown(tilde(paths.catalog_file()))}\n"
+          "  fix: try rolecall on a sandbox AWS (nothing of yours is touched): rolecall demo\n"
+          "  fix: sign in to IAM Identity Center, whose accounts and roles are then listed: "
+          "rolecall sso login\n"
+          "  fix: or add a [profile NAME] with role_arn and source_profile to the AWS "
+          f"config, or a [roles.NAME] to the catalog: see {DOCS} in rolecall's source",
+          file=sys.stderr)
 
 
 def cmd_list(ns: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
 """``rolecall run``: one command across many roles, each target in its own process with
-only its own credentials (DESIGN §8). What it shows lives in ``run_view``.
+only its own credentials (see docs/architecture.md, Run across accounts). What it shows lives in
+``run_view``.
 
 Exit status: 0 when every target is ok; 1 when any failed, timed out, could not be
 assumed or was skipped; 2 for bad usage (nothing ran); 128 + N when signal N (Ctrl-C:

@@ -1,4 +1,5 @@
-"""What ``rolecall run`` shows while it runs and after (DESIGN §8).
+"""What ``rolecall run`` shows while it runs and after (see docs/architecture.md, Run across
+accounts).
 
 ``prefix`` writes each line as ``[ROLE] line`` with one write per line under one lock,
 so two targets' lines never mix within a line; ``grouped`` writes each target's output

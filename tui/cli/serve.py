@@ -1,4 +1,5 @@
-"""The credential endpoint's commands (DESIGN §10): ``serve``, ``exec --server`` and
+"""The credential endpoint's commands (see docs/architecture.md, Credential endpoint): ``serve``,
+``exec --server`` and
 ``env ROLE --server``.
 
 ``exec --server`` assumes ROLE first (asking for any MFA code as ``exec`` does), then

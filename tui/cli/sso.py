@@ -1,5 +1,6 @@
-"""IAM Identity Center and Organizations: ``sso login|logout|sync|
-status|populate`` and ``discover``.
+"""IAM Identity Center and Organizations (see docs/architecture.md, IAM Identity Center;
+Console, discovery and long-lived keys): ``sso login|logout|sync|status|populate`` and
+``discover``.
 
 ``sso login`` signs in in the browser where one can open here, else (or with
 ``--device-code``) with a device code, whose URL and code it shows on stderr (``signing``

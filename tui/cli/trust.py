@@ -1,5 +1,5 @@
 """Commands that explain trust: ``doctor`` (why a role can or cannot be assumed) and
-``lint`` (the seed's trust-policy advice as findings), DESIGN §9."""
+``lint`` (trust-policy mistakes as findings); see docs/architecture.md, Doctor and lint."""
 
 from __future__ import annotations
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import secrets
 import shlex
@@ -35,6 +34,7 @@ from pathlib import Path
 from profiles.doors.terminal import shown
 from profiles.errors import RolecallError, UsageError
 from tui.board.hints import Hints
+from tui.demo.trail import Event, Trail
 
 REGION = "us-east-1"
 MANAGEMENT = "111122223333"  # the organisation's management account
@@ -99,7 +99,7 @@ class DemoWorld:
             "ROLECALL_KEYRING_SERVICE": self.service,
             "AWS_ENDPOINT_URL": self.url,
             "AWS_DEFAULT_REGION": REGION,
-            # `b` (console) stays on loopback: the sandbox has no console to sign in to
+            # `b` and `console` sign in at the sandbox's own federation endpoint
             "ROLECALL_FEDERATION_URL": f"{self.url}/federation",
         }
 
@@ -182,7 +182,8 @@ def seed(world: DemoWorld) -> dict[str, tuple[str, str]]:
     admin = _Admin(world.url)
     world.accounts = acct = _organisation(admin)
     identity = acct["identity"]
-    read_only = _policy({"Effect": "Allow", "Action": ["*:Describe*", "*:Get*", "*:List*"],
+    read_only = _policy({"Effect": "Allow", "Action": ["*:Describe*", "*:Get*", "*:List*",
+                                                       "cloudtrail:LookupEvents"],
                          "Resource": "*"})
     full = _policy({"Effect": "Allow", "Action": "*", "Resource": "*"})
 
@@ -273,8 +274,9 @@ def write_files(world: DemoWorld, keys: dict[str, tuple[str, str]]) -> None:
                'mfa_mode = "session"\n']
     for alias, account in world.accounts.items():
         tags = ACCOUNTS[alias][1] if alias in ACCOUNTS else ("third-party",) * (alias == "vendor")
+        reader = f'audit_role = "{alias}-readonly"\n' if alias in MEMBERS else ""
         catalog.append(f'\n[accounts."{account}"]\nalias = "{alias}"\n'
-                       f"tags = {json.dumps(list(tags))}\n")
+                       f"tags = {json.dumps(list(tags))}\n{reader}")
     for env in ADMINS:
         catalog.append(f'\n[roles.{env}-admin]\nmax_duration = "4h"\n')
     for env in MEMBERS:
@@ -322,14 +324,15 @@ def demo_world() -> Iterator[DemoWorld]:
 
     moto's state is process-wide, so the server is reset on entry and on exit.
     """
-    from moto.server import ThreadedMotoServer  # an optional extra (rolecall[demo])
+    from tui.demo.sandbox import Server  # moto: an optional extra (rolecall[demo])
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
     root = Path(tempfile.mkdtemp(prefix="rolecall-demo-"))
+    try:
+        server = Server(root / "sandbox.log")  # its logs: never on the terminal
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    url = server.url
     try:
         world = DemoWorld(root=root, url=url, service=f"rolecall-demo-{secrets.token_hex(4)}")
         removed = ENV_REMOVED + tuple(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))
@@ -339,6 +342,7 @@ def demo_world() -> Iterator[DemoWorld]:
                 _moto_api(url, "/moto-api/reset")
                 _moto_api(url, f"/moto-api/seed?a={SEED}")
                 write_files(world, seed(world))
+                strangers(server.trail, world)
                 world.seed_seconds = time.perf_counter() - started
                 yield world
             finally:
@@ -369,6 +373,22 @@ def command_shim(world: DemoWorld) -> Path:
     return shim
 
 
+def strangers(trail: Trail, world: DemoWorld) -> None:
+    """CloudTrail events of callers this machine never was, for ``audit --cloudtrail``
+    and the board's audit page to highlight: a CI runner elsewhere deploying to dev, and
+    someone outside the organisation refused on prod-admin."""
+    now, tools = trail.clock(), world.accounts["tools"]
+    for ago, role, session, caller, address, error in (
+            (35 * 60, "dev-deploy", "build-4471",
+             f"arn:aws:sts::{tools}:assumed-role/CIPipelineRole/build-4471", "192.0.2.44",
+             None),
+            (2 * 3600, "prod-admin", "mallory", f"arn:aws:iam::{VENDOR}:user/mallory",
+             "203.0.113.9", "AccessDenied")):
+        arn = world.roles[role]
+        trail.add(Event(now - ago, arn.split(":")[4], REGION, arn, session, caller,
+                        "ASIA" + "DEMO" * 4, address, error))
+
+
 def hints(world: DemoWorld):
     """What the board says about the sandbox, inside the board (stderr is hidden)."""
     return Hints(
@@ -378,7 +398,8 @@ def hints(world: DemoWorld):
                  "rolecall command works."),
         mfa=f"demo: {MFA_CODE_HINT} work",
         shell=("rolecall demo: every rolecall command works here (rolecall list, rolecall "
-               "assume audit, aws sts get-caller-identity); exit to return to the board"))
+               "assume audit, rolecall console dev-deploy --print, rolecall audit "
+               "--cloudtrail, aws sts get-caller-identity); exit to return to the board"))
 
 
 def run_demo() -> int:

@@ -1,4 +1,5 @@
-"""The audit page (``a`` on the board, DESIGN §11): the selected role's journal entries
+"""The audit page (``a`` on the board; see docs/architecture.md, Audit and journal): the selected
+role's journal entries
 first, then, on request (``t``), its ``AssumeRole`` events from CloudTrail with every
 caller this machine's journal does not know highlighted.
 

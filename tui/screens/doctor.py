@@ -1,4 +1,5 @@
-"""The doctor (``d``, DESIGN §9): hop by hop, whether the chain to a role can be assumed
+"""The doctor (``d``; see docs/architecture.md, Doctor and lint): hop by hop, whether the chain to
+a role can be assumed
 and why not, as ``rolecall doctor`` says it: per hop the caller, the verdict and the six
 checks (``trust``, ``identity``, ``external_id``, ``mfa``, ``duration``, ``org``), each
 pass, FAIL or unknown with its detail and fix; then what rolecall does not evaluate.

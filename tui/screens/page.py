@@ -1,4 +1,4 @@
-"""The base of a full screen pushed over the board (wave 2: run results ``!``, doctor
+"""The base of a full screen pushed over the board (run results ``!``, doctor
 ``d``, audit ``a``, SSO login): a title line, a body, the key bar with the page's own
 keys; ``escape`` goes back to the board, ``?`` lists the page's keys, ``q`` quits.
 

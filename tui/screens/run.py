@@ -1,4 +1,5 @@
-"""The board's ``!`` (DESIGN §8): the command dialog, the results screen (each target's
+"""The board's ``!`` (see docs/architecture.md, Run across accounts): the command dialog, the
+results screen (each target's
 live state, exit status and elapsed time) and a target's output.
 
 The run is ``profiles.ops.run``'s ``Runner``, in its own threads; these screens read

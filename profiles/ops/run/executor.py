@@ -2,7 +2,8 @@
 its own, at most ``parallel`` at a time, from one shared workspace (the engine is safe
 under many threads: targets sharing a parent hop assume it once).
 
-Each child gets the role's environment (DESIGN §3) plus ``ROLECALL_ACCOUNT_ID`` and
+Each child gets the role's environment (see docs/architecture.md, Command-line contract) plus
+``ROLECALL_ACCOUNT_ID`` and
 ``ROLECALL_ACCOUNT_ALIAS`` and nothing of any other target; stdin is /dev/null; stdout
 and stderr are one pipe, read line by line. Every child leads a session of its own, so
 the terminal's Ctrl-C reaches rolecall alone and rolecall signals the child's whole

@@ -1,7 +1,8 @@
 """What a run knows about each target while it runs and after: its state, final status,
 exit code, times, session, error and the tail of its output; and the ``--json`` shape.
 
-Statuses (DESIGN §8): ``ok``, ``failed`` (shown ``failed (exit N)``), ``assume failed``,
+Statuses (see docs/architecture.md, Run across accounts): ``ok``, ``failed`` (shown ``failed (exit
+N)``), ``assume failed``,
 ``timed out``, ``skipped``. A running target stopped by ``--fail-fast`` or Ctrl-C is
 ``failed`` with the exit status its signal gave (143 for SIGTERM, 137 for SIGKILL) and
 an ``error`` saying why; one that never started is ``skipped``.

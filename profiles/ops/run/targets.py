@@ -1,4 +1,5 @@
-"""Which roles a run covers, and everything checked before anything runs (DESIGN §8).
+"""Which roles a run covers, and everything checked before anything runs (see docs/architecture.md,
+Run across accounts).
 
 Targets are the union of role names, shell globs over role names, catalog account tags
 and accounts (id or alias), each role once, in board order (by account alias, then
