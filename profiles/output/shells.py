@@ -107,7 +107,9 @@ def render(variables: dict[str, str], fmt: str, removed: tuple[str, ...]) -> str
         lines.append("unset " + " ".join(removed))
         lines += [f"export {k}={sh_quote(v)}" for k, v in variables.items()]
     elif fmt == "fish":
-        lines += [f"set -e {k}" for k in removed]
+        if removed:  # `or true`: fish's `set` passes on the status of an erase that
+            # found nothing, and `rolecall env ROLE --format fish | source` must end in 0
+            lines.append("set -e " + " ".join(removed) + "; or true")
         lines += [f"set -gx {k} {fish_quote(v)}" for k, v in variables.items()]
     elif fmt == "powershell":
         lines += [f"Remove-Item Env:{k} -ErrorAction SilentlyContinue" for k in removed]

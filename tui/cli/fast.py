@@ -62,9 +62,10 @@ def try_fast(args: list[str]) -> int | None:
     variables = environment.build(args[1], credentials, entry.get("region"))
     if command is not None:
         # lazy: the hot path: only the modules this hit needs
+        from profiles.doors import children
         from tui.cli.child import execute
 
-        return execute(command, environment.child_environ(variables))
+        return execute(command, children.environ(variables))
     sys.stdout.write(environment.render(variables, fmt))
     return 0
 

@@ -99,6 +99,7 @@ def _options(ns: argparse.Namespace) -> dict:
 def exec_server(ns: argparse.Namespace) -> int:
     """``exec --server ROLE -- CMD``: CMD's status (127/126 when it cannot start)."""
     # lazy: the core when a command runs, not when the parser is built
+    from profiles.doors import children
     from profiles.ops.renewal import MIN_LEFT, MfaDesk, Renewer
     from profiles.ops.server import CredentialServer
     from profiles.output import environment
@@ -123,8 +124,7 @@ def exec_server(ns: argparse.Namespace) -> int:
         try:
             variables = environment.endpoint(ns.role, server.url(ns.role), server.token,
                                              ws.inventory.role(ns.role).region)
-            env = environment.child_environ(variables, removed=environment.ENDPOINT_REMOVED)
-            return supervise(ns.cmd, env, saved)
+            return supervise(ns.cmd, children.environ(variables), saved)
         finally:
             server.stop()
     finally:
@@ -173,7 +173,7 @@ def env_server(ns: argparse.Namespace) -> int:
     known = endpoint_file.running()
     url = f"http://127.0.0.1:{known.port}/role/{quote(ns.role, safe='')}"
     variables = environment.endpoint(ns.role, url, known.token, role.region)
-    sys.stdout.write(environment.render(variables, ns.format, environment.ENDPOINT_REMOVED))
+    sys.stdout.write(environment.render(variables, ns.format))
     return 0
 
 
