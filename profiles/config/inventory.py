@@ -53,6 +53,9 @@ class Inventory:
     # from (profiles/config/sso_roles.py).
     sso_sessions: dict[str, sso_roles.SsoSession] = field(default_factory=dict)
     sso_file: Path | None = None
+    # The files' stamp when this inventory was read from them (``config/snapshot.py``):
+    # a long-lived process compares it to tell an edit (``config/follow.py``).
+    stamp: list = field(default_factory=list, compare=False, repr=False)
     # The AWS files as parsed (None until needed when the inventory came from its
     # snapshot): the STS clients and botocore's credential providers resolve from it.
     _aws: aws_files.AwsFiles | None = field(default=None, compare=False, repr=False)

@@ -51,9 +51,11 @@ def file_stamp(files: tuple[Path, ...]) -> list[list]:
     return out
 
 
-def _settled(stamp: list[list]) -> bool:
+def settled(stamp: list[list]) -> bool:
+    """Whether every file is older than a second (a stamp that can be trusted)."""
     newest = max((entry[2] for entry in stamp if len(entry) == 4), default=0)
     return newest < time.time_ns() - SETTLED_NS
+
 
 
 def _files(config_file: Path | None, credentials_file: Path | None,
@@ -61,6 +63,12 @@ def _files(config_file: Path | None, credentials_file: Path | None,
     return (config_file or paths.aws_config_file(),
             credentials_file or paths.aws_credentials_file(),
             catalog or paths.catalog_file(), roster.path(state_dir))
+
+
+def files_of(inv: inventory.Inventory) -> tuple[Path, ...]:
+    """The files ``inv`` was read from, as the stamp lists them."""
+    return _files(inv.config_file, inv.credentials_file, inv.catalog_file)[:3] + (
+        inv.sso_file or roster.path(),)
 
 
 _ROLE_FIELDS = list(Role.__dataclass_fields__)  # "name" first
@@ -150,7 +158,9 @@ def read(config_file: Path | None = None, credentials_file: Path | None = None,
         data = json.loads(path.read_bytes())
         if data.get("version") != VERSION or data.get("stamp") != file_stamp(files):
             return None
-        return _from_json(data, files)
+        inv = _from_json(data, files)
+        inv.stamp = data["stamp"]
+        return inv
     except Exception:  # noqa: BLE001 - a missing or corrupt snapshot is only a cache miss
         return None
 
@@ -166,7 +176,8 @@ def load(config_file: Path | None = None, credentials_file: Path | None = None,
     files = _files(config_file, credentials_file, catalog, state_dir)
     before = file_stamp(files)
     inv = inventory.load(*files)
-    if before == file_stamp(files) and _settled(before):
+    inv.stamp = before
+    if before == file_stamp(files) and settled(before):
         # lazy: planning (and the cache) only when the snapshot is rebuilt: a hit needs neither
         from profiles.sessions.cache import write_private
 
