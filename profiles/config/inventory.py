@@ -86,6 +86,21 @@ class Inventory:
     def account(self, account_id: str) -> Account:
         return self.accounts.get(account_id) or Account(account_id)
 
+    def account_named(self, text: str) -> str:
+        """The account id ``text`` names where a command selects by account (``run
+        --account``, ``audit --account``): a 12-digit word is an account id, never an
+        alias (portal names become aliases); an alias must name exactly one account."""
+        if len(text) == 12 and text.isascii() and text.isdigit():
+            return text
+        found = sorted(a.id for a in self.accounts.values() if a.alias == text)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise UsageError(f"the alias {text!r} names {len(found)} accounts: "
+                             + ", ".join(found), fix="give the account id instead")
+        raise UsageError(f"unknown account {text!r}",
+                         fix="give a 12-digit account id or an alias from the catalog")
+
     def _source(self, role: Role) -> Base | Role:
         """What ``role`` is assumed from, as botocore decides: a source profile with
         static keys signs with them even when it has a role_arn of its own (so a role

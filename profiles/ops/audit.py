@@ -64,17 +64,8 @@ def _moment(text: str) -> float:
 
 
 def account_id(inventory, text: str) -> str:
-    """The account id ``text`` names: an id (12 digits) or a catalog alias."""
-    if len(text) == 12 and text.isascii() and text.isdigit():
-        return text
-    found = [a.id for a in inventory.accounts.values() if a.alias == text]
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise UsageError(f"the alias {text!r} names {len(found)} accounts: "
-                         + ", ".join(sorted(found)), fix="give the account id instead")
-    raise UsageError(f"unknown account {text!r}",
-                     fix="give a 12-digit account id or an alias from the catalog")
+    """The account id ``text`` names: an id (12 digits) or a catalog alias naming one."""
+    return inventory.account_named(text)
 
 
 # -- the journal ----------------------------------------------------------------------
