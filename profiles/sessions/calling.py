@@ -23,6 +23,16 @@ SKEW_WARNING = 300
 SKEW_NOISE = 2  # the Date header has 1 s resolution, plus latency
 
 
+def _signing_key(client) -> str:
+    """The access key id ``client`` signs with (what CloudTrail records as the caller's
+    ``accessKeyId``), or "" (botocore's own accessor; a test's stand-in has none)."""
+    try:
+        key = client._get_credentials().access_key
+    except Exception:  # noqa: BLE001
+        return ""
+    return key if isinstance(key, str) else ""
+
+
 class Calling:
     """A mixin of :class:`profiles.sessions.engine.Engine`: the calls to STS."""
 
@@ -35,10 +45,11 @@ class Calling:
     _region: Callable[[Plan, Step], str | None]
 
     def _entry(self, action: str, role: str, arn: str, session_name: str, caller: str,
-               seconds: int) -> journal.Entry:
-        """The journal entry of an STS call about to be made, as this thread's caller."""
+               seconds: int, client=None) -> journal.Entry:
+        """The journal entry of an STS call about to be made, as this thread's caller
+        (``client``: the one that signs it, whose access key the entry names)."""
         return journal.started(action, role, arn, session_name, caller, seconds,
-                               self.acting_via)
+                               self.acting_via, _signing_key(client))
 
     def _journal(self, entry: journal.Entry, *, issued=None,
                  error: RolecallError | None = None) -> RolecallError | None:
@@ -88,7 +99,8 @@ class Calling:
             assert step.serial is not None
             code = self._code(step.serial, plan, codes)
             role_name, session_name_used, role_arn = step.label, "", ""
-            entry = self._entry("GetSessionToken", role_name, step.serial, "", caller, seconds)
+            entry = self._entry("GetSessionToken", role_name, step.serial, "", caller, seconds,
+                                client)
             try:
                 issued = sts.get_session_token(client, duration=seconds, serial=step.serial,
                                                code=code, caller=caller)
@@ -117,7 +129,7 @@ class Calling:
             code = self._code(step.serial, plan, codes) if step.serial else None
             role_name, role_arn = role.name, role.role_arn
             entry = self._entry("AssumeRole", role_name, role_arn, session_name_used, caller,
-                                seconds)
+                                seconds, client)
             try:
                 issued = sts.assume_role(
                     client, role_arn=role_arn, session_name=session_name_used,
