@@ -75,13 +75,16 @@ def test_the_hot_path_modules_import_only_the_standard_library_and_jeepney():
     assert own <= {"profiles.xdg"}  # its one module of ours: the dirs' rule, stdlib only
     assert top(imports(ROOT / "profiles" / "xdg.py")) - allowed == set()
     own = {"profiles.sessions", "profiles.sessions.fastpath", "profiles.output",
-           "profiles.output.environment", "tui.cli.child", "tui.cli.fast"}
+           "profiles.output.environment", "tui.cli.child", "tui.cli.fast", "profiles.doors",
+           "profiles.doors.children"}
     slow = {"tui.cli.parser", "profiles.errors", "tui.cli.prompt"}  # after a miss only
     for name in ("__init__.py", "fast.py", "child.py"):
         found = imports(ROOT / "tui" / "cli" / name)
         assert {m for m in found if m.split(".")[0] not in STDLIB} <= own | slow, name
     env = imports(ROOT / "profiles" / "output" / "environment.py")
-    assert {m for m in env if m.split(".")[0] not in STDLIB} <= {"profiles.output.shells"}
+    assert {m for m in env if m.split(".")[0] not in STDLIB} <= {"profiles.output.shells",
+                                                                   "profiles.doors.children"}
+    assert top(imports(ROOT / "profiles" / "doors" / "children.py")) - STDLIB == set()
     shells = imports(ROOT / "profiles" / "output" / "shells.py")
     assert {m for m in shells if m.split(".")[0] not in STDLIB} <= slow  # on a refusal
 
