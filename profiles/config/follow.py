@@ -7,8 +7,9 @@ AWS config, the credentials file, the catalog and the IAM Identity Center roster
 keys the inventory snapshot. Only a changed stamp loads again (from the snapshot when
 another command already wrote it), and while a file is younger than the snapshot's
 settling second every look loads again, since a second edit within one timestamp tick
-would keep the stamp. A file that no longer parses is that error for every look until
-it changes again.
+would keep the stamp; an inventory loaded again but equal to the one in use is not
+taken up (a touched file changes nothing). A file that no longer parses is that error
+for every look until it changes again.
 """
 
 from __future__ import annotations
@@ -44,10 +45,19 @@ class Follower:
                 self.loads += 1
                 self._stamp, self._settled = stamp, snapshot.settled(stamp)
                 try:
-                    self.inventory = snapshot.load(*self._files[:3])
+                    loaded = snapshot.load(*self._files[:3])
                     self._error = None
                 except RolecallError as exc:
                     self._error = exc
+                else:
+                    if _facts(loaded) != _facts(self.inventory):
+                        self.inventory = loaded  # else the same one: nothing to redo
             if self._error is not None:
                 raise self._error
             return self.inventory
+
+
+def _facts(inv: Inventory) -> tuple:
+    """What an inventory says (its errors by their words: exceptions compare by identity)."""
+    broken = {name: (error.message, error.fix) for name, error in inv.broken.items()}
+    return inv.roles, inv.bases, inv.accounts, inv.settings, inv.sso_sessions, broken
