@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from profiles import paths
 from profiles.config import inventory
 from profiles.config import snapshot as config_snapshot
 from profiles.errors import UsageError
@@ -15,6 +16,11 @@ from profiles.output import credfile, environment
 from profiles.sessions.cache import SessionCache
 from profiles.sessions.engine import Engine, MfaPrompt, Result
 from profiles.sessions.fastpath import PROCESS_MIN_LEFT
+
+
+class ChangesChains(UsageError):
+    """``write`` would make other roles chain from the written session (see
+    :meth:`Workspace.rerouted`): the board asks, the CLI wants ``--force``."""
 
 
 @dataclass(frozen=True)
@@ -153,10 +159,36 @@ class Workspace:
 
     def write(self, name: str, session: Session, profile: str | None = None,
               force: bool = False) -> Path:
-        """Write ``session`` as ``profile`` (default ``name``), recorded as ``name``'s."""
+        """Write ``session`` as ``profile`` (default ``name``), recorded as ``name``'s.
+        Refused unless ``force`` when the section would change how other roles chain
+        (:meth:`rerouted`)."""
+        profile = profile or name
+        if not force and (others := self.rerouted(profile)):
+            credfile.check_name(profile)
+            path = paths.aws_credentials_file()
+            shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more"
+                                              if len(others) > 5 else "")
+            raise ChangesChains(
+                f"profile {profile!r} is the source_profile of {shown}: a [{profile}] "
+                f"section with this session's keys in {path} makes botocore (the AWS CLI, "
+                f"SDKs, rolecall) sign their AssumeRole with those keys instead of assuming "
+                f"{profile} first, so they would chain from a 1-hour session and fail once "
+                "it expires",
+                fix=f"write it under another name (--as {profile}-session), or pass --force "
+                "to change how they chain")
         if session.role != name:
             session = replace(session, role=name)
-        return credfile.write(session, profile or name, force=force)
+        return credfile.write(session, profile, force=force)
+
+    def rerouted(self, profile: str) -> list[str]:
+        """The roles a new ``[profile]`` section with keys in the credentials file would
+        re-route: those assumed from profile ``profile`` (botocore uses a source profile's
+        static keys when it has any), unless that profile has keys already."""
+        base = self.inventory.bases.get(profile)
+        if base is not None and base.static:
+            return []  # they chain from its keys already
+        return sorted(r.name for r in self.inventory.roles.values() if r.source == profile
+                      and not (r.credential_source or r.sso_session or r.keys))
 
     def sessions(self) -> list[Session]:
         return sorted(self.cache.sessions(), key=lambda s: (s.role, s.expires_at))

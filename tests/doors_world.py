@@ -48,6 +48,17 @@ RECIPES: dict[str, list[list[str]]] = {
     "keys rotate": [["keys", "rotate", "k"]],
     "keys process": [["keys", "process", "k"]],
     "completion": [["completion", "bash"]],
+    "prompt": [["prompt"], ["prompt", "--format", "json"]],
+    "eks": [["eks", "token", "r", "--cluster", "c", "--region", "us-east-1"]],
+    "eks token": [["eks", "token", "r", "--cluster", "c"]],
+    "eks kubeconfig": [["eks", "kubeconfig", "r", "--cluster", "c",
+                        "--server", "https://127.0.0.1:1"]],
+    "sso populate": [["sso", "populate", "--dry-run"]],
+    "registry": [["registry"]],
+    "registry add": [["registry", "add", "t", "file:///nonexistent/t.git"]],
+    "registry list": [["registry", "list", "--json"]],
+    "registry sync": [["registry", "sync"]],
+    "registry rm": [["registry", "rm", "t"]],
 }
 EXEMPT = {
     "demo": "opens the board on a sandbox of its own, whose files it has just made; the "

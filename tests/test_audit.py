@@ -5,13 +5,14 @@ moto issued), paginated, throttled, one account denied."""
 
 from __future__ import annotations
 
+import configparser
 import json
 from datetime import UTC, datetime, timedelta
 
 from profiles.ops import journal
 from profiles.ops.journal import Entry
 from tests.fakes.fixtures import cloudtrail_fake  # noqa: F401
-from tests.helpers import assert_fails, ok_json
+from tests.helpers import MFA_SERIAL, assert_fails, chain_config, ok_json
 
 PROD, DEV = "222222222222", "111111111111"
 STRANGER = "arn:aws:iam::999999999999:user/mallory"
@@ -36,6 +37,13 @@ def org(world, catalog: str = CATALOG) -> dict[str, str]:
     world.catalog.write_text(catalog)
     world.base_profile()
     return arns
+
+
+def base_key(world) -> str:
+    """The access key id of the [base] profile in the credentials file."""
+    parser = configparser.RawConfigParser()
+    parser.read(world.credentials)
+    return parser["base"]["aws_access_key_id"]
 
 
 def at(minutes_ago: float) -> datetime:
@@ -113,7 +121,14 @@ def test_cloudtrail_for_a_role_paged_throttled_and_known(world, cloudtrail_fake)
     trail = cloudtrail_fake
     assert mine["session_name"] == "alice-7"
     base_user = "arn:aws:iam::000000000000:user/operator"
-    known = trail.assume_role(role, "alice-7", base_user, when=at(0.2), source_ip="192.0.2.1")
+    key = base_key(world)  # what signed the first hop: the base identity's access key
+    known = trail.assume_role(role, "alice-7", base_user, when=at(0.2), source_ip="192.0.2.1",
+                              caller_access_key=key)
+    # intruders reusing the session name within the 5 minutes: another caller, and the
+    # same user through another key (not this machine's call either): neither is known
+    trail.assume_role(role, "alice-7", STRANGER, when=at(0.5), source_ip="203.0.113.7")
+    trail.assume_role(role, "alice-7", base_user, when=at(0.6), source_ip="203.0.113.8",
+                      caller_access_key="AKIAOTHERKEY00000000")
     copied = trail.assume_role(role, "alice-7", STRANGER, when=at(30), source_ip="203.0.113.9")
     for i in range(110):  # three pages of 50
         trail.assume_role(role, f"ci-{i}", STRANGER, when=at(40 + 2 * i))
@@ -124,13 +139,13 @@ def test_cloudtrail_for_a_role_paged_throttled_and_known(world, cloudtrail_fake)
     trail.throttle.fail_next(1)  # botocore's own retry takes it
     got = ok_json(world.run("audit", "--cloudtrail", "--role", "prod-deploy", "--json"))
     events = got["events"]
-    assert len(events) == 113  # its role only, 24 hours, us-east-1 (the reading role's)
+    assert len(events) == 115  # its role only, 24 hours, us-east-1 (the reading role's)
     first = events[0]
     assert first == {"time": known.record["eventTime"], "caller_arn": base_user,
                      "role_arn": role, "session_name": "alice-7", "source_ip": "192.0.2.1",
                      "account_id": PROD, "known": True, "region": "us-east-1",
                      "error_code": None, "event_id": known.event_id}
-    assert [e["known"] for e in events].count(True) == 1  # the copied name is 30 min off
+    assert [e["known"] for e in events].count(True) == 1  # the intruders' are not
     assert events[1]["session_name"] == "alice-7" and events[1]["caller_arn"] == STRANGER
     assert next(e for e in events if e["session_name"] == "mallory-try")["error_code"] == \
         "AccessDenied"
@@ -151,7 +166,7 @@ def test_cloudtrail_for_a_role_paged_throttled_and_known(world, cloudtrail_fake)
     lines = table.stdout.splitlines()
     assert lines[0].split()[-1] == "KNOWN" and lines[1].split()[-1] == "yes"
     assert all(line.split()[-1] == "NO" for line in lines[2:-1])
-    assert lines[-1].startswith("6 AssumeRole events, 5 not in this machine's journal; "
+    assert lines[-1].startswith("8 AssumeRole events, 7 not in this machine's journal; "
                                 "read in prod (us-east-1) through prod-deploy")
     west = ok_json(world.run("audit", "--cloudtrail", "--role", "prod-deploy", "--region",
                              "eu-west-1", "--json"))
@@ -193,3 +208,25 @@ def test_cloudtrail_through_audit_roles_with_one_account_denied(world, cloudtrai
     assert "prod-deploy" not in {e.role for e in journal.entries(world.state)}  # not assumed
     alone = world.run("audit", "--cloudtrail", "--account", "dev")
     assert_fails(alone, 1, "cloudtrail:LookupEvents", "audit_role")
+
+
+def test_the_journal_names_the_key_that_signed_every_hop(world):
+    """A first hop is signed by the base identity's key, an MFA session's hops by that
+    session's, a chained hop by its parent's: the journal keeps a digest of each (never
+    the key id), which is what CloudTrail's accessKeyId is compared with."""
+    from profiles.sessions.cache import SessionCache
+
+    chain_config(world, f"\n[profile m1]\nrole_arn = arn:aws:iam::111111111111:role/Hop1\n"
+                        f"source_profile = base\nmfa_serial = {MFA_SERIAL}\n")
+    assert world.run("assume", "hop2").returncode == 0
+    assert world.run("assume", "m1", "--mfa-code", "123456").returncode == 0
+    entries = {(e.action, e.role): e for e in journal.entries(world.state)}
+    base = journal.key_digest(base_key(world))
+    assert entries[("AssumeRole", "hop1")].caller_key == base
+    assert entries[("GetSessionToken", "mfa:" + MFA_SERIAL)].caller_key == base
+    hop1 = next(s for s in SessionCache().sessions() if s.role == "hop1")
+    hop2 = entries[("AssumeRole", "hop2")]  # signed by hop1's session
+    assert hop2.caller_arn == hop1.arn and hop2.caller_key not in ("", base)
+    m1 = entries[("AssumeRole", "m1")]  # signed by the MFA session's key
+    assert m1.caller_key not in ("", base, hop2.caller_key)
+    assert base_key(world) not in (world.state / journal.NAME).read_text()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -189,7 +190,10 @@ def event(session: str, moment: float, role: str = ROLE,
                  moment=moment)
 
 
-def entry(session: str, moment: float, role: str = ROLE, caller: str = "") -> Entry:
+ALICE = "arn:aws:iam::111111111111:user/alice"
+
+
+def entry(session: str, moment: float, role: str = ROLE, caller: str = ALICE) -> Entry:
     return Entry(time=journal.now_iso(moment), action="AssumeRole", role="deploy",
                  role_arn=role, account_id=role.split(":")[4], session_name=session,
                  caller_arn=caller)
@@ -203,13 +207,27 @@ def entry(session: str, moment: float, role: str = ROLE, caller: str = "") -> En
     (entry("alice-1", 1000, role="arn:aws:iam::222222222222:role/deploy"), True),  # case
     (entry("alice-1", 1000, role="arn:aws:iam::222222222222:role/ci/Deploy"), True),  # path
     (entry("alice-1", 1000, role="arn:aws:iam::333333333333:role/Deploy"), False),
-    (entry("alice-1", 1000, caller="arn:aws:iam::111111111111:user/alice"), True),
     (entry("alice-1", 1000, caller="arn:aws:sts::111111111111:assumed-role/X/y"), False),
+    (entry("alice-1", 1000, caller=""), False),  # no caller recorded: it vouches for nothing
 ])
 def test_known_needs_the_name_the_role_and_five_minutes(journaled, known):
     events = [event("alice-1", 1000)]
     audit.mark_known(events, [journaled])
     assert events[0].known is known
+
+
+def test_the_signing_key_decides_when_both_sides_name_one():
+    mine, other = journal.key_digest("AKIAMINE0000000000"), journal.key_digest("AKIAOTHER")
+    for entry_key, event_key, caller, known in [
+            (mine, mine, "", True),  # a first hop: no ARN journaled, the key matches
+            (mine, other, ALICE, False),  # the same user through another key
+            ("", other, ALICE, True),  # an old entry with an ARN only: the ARN decides
+            (mine, "", ALICE, True),  # CloudTrail named no key: the ARN decides
+            (mine, "", "", False)]:  # neither to compare: nothing vouches
+        events = [replace(event("alice-1", 1000), caller_key=event_key)]
+        audit.mark_known(events, [replace(entry("alice-1", 1000, caller=caller),
+                                          caller_key=entry_key)])
+        assert events[0].known is known, (entry_key, event_key, caller)
 
 
 def test_a_get_session_token_entry_never_makes_an_event_known():

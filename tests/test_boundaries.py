@@ -83,15 +83,18 @@ def test_the_hot_path_modules_import_only_the_standard_library_and_jeepney():
         assert top(found) - allowed <= {"profiles"}, module
         assert {m for m in found if m.startswith("profiles")} <= {"profiles.errors"}, module
     own = {"profiles.sessions", "profiles.sessions.fastpath", "profiles.output",
-           "profiles.output.environment", "tui.cli.child", "tui.cli.fast",
-           "profiles.doors.terminal", "tui.cli.shell_prompt", "tui.cli.eks"}
+           "profiles.output.environment", "tui.cli.child", "tui.cli.fast", "profiles.doors",
+           "profiles.doors.children", "profiles.doors.terminal", "tui.cli.shell_prompt",
+           "tui.cli.eks"}
     assert imports(ROOT / "profiles" / "doors" / "terminal.py") == set()  # nothing at all
     slow = {"tui.cli.parser", "profiles.errors", "tui.cli.prompt"}  # after a miss only
     for name in ("__init__.py", "fast.py", "child.py"):
         found = imports(ROOT / "tui" / "cli" / name)
         assert {m for m in found if m.split(".")[0] not in STDLIB} <= own | slow, name
     env = imports(ROOT / "profiles" / "output" / "environment.py")
-    assert {m for m in env if m.split(".")[0] not in STDLIB} <= {"profiles.output.shells"}
+    assert {m for m in env if m.split(".")[0] not in STDLIB} <= {"profiles.output.shells",
+                                                                   "profiles.doors.children"}
+    assert top(imports(ROOT / "profiles" / "doors" / "children.py")) - STDLIB == set()
     shells = imports(ROOT / "profiles" / "output" / "shells.py")
     assert {m for m in shells if m.split(".")[0] not in STDLIB} <= slow  # on a refusal
 

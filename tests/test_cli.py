@@ -127,8 +127,8 @@ def test_env_every_format(world):
         assert {k: got.get(k) for k in expected} == expected
         assert "AWS_PROFILE" not in got and "AWS_DEFAULT_PROFILE" not in got
         fish = world.run(*args, "-f", "fish").stdout.splitlines()
-        assert "set -e AWS_PROFILE; or true" in fish
-        assert "set -e AWS_DEFAULT_PROFILE; or true" in fish
+        assert fish[0].startswith("set -e AWS_PROFILE AWS_DEFAULT_PROFILE ")
+        assert "AWS_CONTAINER_CREDENTIALS_FULL_URI" in fish[0] and fish[0].endswith("; or true")
         assert f"set -gx AWS_SESSION_TOKEN '{creds['SessionToken']}'" in fish
         ps = world.run(*args, "--format=powershell").stdout.splitlines()
         assert "Remove-Item Env:AWS_PROFILE -ErrorAction SilentlyContinue" in ps

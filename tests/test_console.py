@@ -1,14 +1,15 @@
 """``rolecall console``: a sign-in URL from the local federation fake
 (``ROLECALL_FEDERATION_URL``) for a role's moto session, printed or handed to a real
-browser process (``$BROWSER``) through a one-time loopback redirect, so the secret URL
-is in no process's argv; the 1-hour console cap of role-chained sessions; the board's
-``b`` key."""
+browser process (``$BROWSER``) through a private page and a one-time loopback redirect,
+so neither the secret URL nor the way to it is in any process's argv; the 1-hour console
+cap of role-chained sessions; the board's ``b`` key."""
 
 from __future__ import annotations
 
 import stat
 import sys
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -18,24 +19,37 @@ from tests.fakes.drive import http
 from tests.fakes.fixtures import federation_fake  # noqa: F401
 from tests.helpers import assert_fails, chain_config, process_creds
 
-# A browser: it records its argv, then follows the first redirect (the loopback hand-off)
-# and opens the sign-in URL at the federation endpoint without following that one.
+# A browser: it records its argv, reads the page it was given (file://), then follows
+# the page's refresh (the loopback hand-off) and opens the sign-in URL at the federation
+# endpoint without following that one.
 BROWSER = """\
-import sys, urllib.request
+import re, sys, urllib.parse, urllib.request
 from pathlib import Path
 class Keep(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
-Path(sys.argv[0]).with_name("argv").write_text(repr(sys.argv[1:]))
+here = Path(sys.argv[0])
+here.with_name("argv").write_text(repr(sys.argv[1:]))
+page = Path(urllib.parse.urlsplit(sys.argv[1]).path).read_text()
+address = re.search(r'content="0;url=([^"]+)"', page).group(1)
 opener = urllib.request.build_opener(Keep)
 try:
-    opener.open(sys.argv[1], timeout=30)
+    opener.open(address, timeout=30)
 except urllib.error.HTTPError as first:
     try:
         opener.open(first.headers["Location"], timeout=30)
     except urllib.error.HTTPError as second:
-        Path(sys.argv[0]).with_name("landed").write_text(str(second.code))
+        here.with_name("landed").write_text(str(second.code))
 """
+
+
+def followed(page_url: str) -> str:
+    """The loopback address a hand-off page sends the browser to (as a browser reads it)."""
+    import html
+    import re
+
+    text = Path(urllib.parse.urlsplit(page_url).path).read_text()
+    return html.unescape(re.search(r'content="0;url=([^"]+)"', text).group(1))
 
 
 def fed_world(world, fed) -> None:
@@ -131,12 +145,13 @@ def test_the_browser_gets_a_one_time_loopback_address_not_the_secret(world, fede
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and "opened the AWS console for hop1" in done.stderr
     (argv,) = eval((tmp_path / "argv").read_text())  # noqa: S307 - our own repr
-    assert argv.startswith("http://127.0.0.1:") and "Signin" not in argv and len(argv) < 80
+    assert argv.startswith("file:///") and argv.endswith("/signin.html")
+    assert "Signin" not in argv and "127.0.0.1" not in argv
     assert (tmp_path / "landed").read_text() == "302"  # the fake's login redirect
     (login,) = fed.logins
     assert login.destination == "https://console.aws.amazon.com/s3/home"
-    with pytest.raises(OSError):  # the hand-off closed when rolecall did
-        http(argv)
+    page = Path(urllib.parse.urlsplit(argv).path)
+    assert not page.parent.exists()  # the page and its directory are gone
 
 
 def test_no_browser_says_print(world, federation_fake):  # noqa: F811
@@ -156,7 +171,8 @@ def test_no_browser_says_print(world, federation_fake):  # noqa: F811
 def test_the_hand_off_answers_once_then_never(monkeypatch):
     seen: list = []
 
-    def browser(address: str) -> bool:
+    def browser(page_url: str) -> bool:
+        address = followed(page_url)
         seen.append(http(address))  # the browser's fetch
         seen.append(http(address))  # anyone after it
         seen.append(http(address.rsplit("/", 1)[0] + "/guess"))
@@ -215,9 +231,10 @@ async def test_the_b_key_opens_the_console_in_a_worker(world, federation_fake, m
     monkeypatch.setenv("BROWSER", "a-browser")
     opened: list = []
 
-    def browser(address: str) -> bool:  # what webbrowser would start, fetching the address
+    def browser(page_url: str) -> bool:  # a browser started on the page, following it
         import threading
 
+        address = followed(page_url)
         threading.Thread(target=lambda: opened.append(http(address)), daemon=True).start()
         return True
 

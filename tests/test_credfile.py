@@ -167,7 +167,7 @@ def test_concurrent_writer_processes_lose_nothing(world):
     original = world.credentials.read_text()
     env = environ(world)
     jobs = [["write", f"hop{i % 3 + 1}", "--as", f"p{i}"] for i in range(9)]
-    jobs += [["write", "hop1"]] * 3
+    jobs += [["write", "hop1", "--force"]] * 3  # (hop2 chains from hop1: --force says so)
     procs = [subprocess.Popen([sys.executable, "-m", "tui", *job], env=env, cwd=world.home,
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for job in jobs]

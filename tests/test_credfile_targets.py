@@ -152,8 +152,8 @@ def test_cli_write_to_a_dev_null_link_exits_2_and_list_still_works(world):
     env = {"AWS_SHARED_CREDENTIALS_FILE": str(world.credentials)}
     # the base identity's keys come from the real file; profiles would go to /dev/null
     base = {**env, "AWS_SHARED_CREDENTIALS_FILE": str(creds)}
-    assert world.run("assume", "hop1", env=base).returncode == 0
-    result = world.run("write", "hop1", env=env, timeout=30)
+    assert world.run("assume", "hop3", env=base).returncode == 0
+    result = world.run("write", "hop3", env=env, timeout=30)
     assert_fails(result, 2, "/dev/null", "not a regular file")
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode) and world.credentials.is_symlink()
     assert world.run("list", env=env).returncode == 0

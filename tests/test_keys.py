@@ -295,6 +295,64 @@ def test_a_keyring_failure_deletes_the_new_key(world):
     assert KeyStore().get("ops") == old and iam_keys(world, user) == [old.access_key_id]
 
 
+def test_a_keyring_that_stored_the_key_but_lost_its_reply_is_read_back(world):
+    """The D-Bus reply is lost after the keyring stored the new key: the rotation goes on
+    (the old key deleted, the new one stored and working), and says what happened."""
+    user, old = added(world)
+
+    class LostReply(KeyStore):
+        def store_secret(self, name, pair):
+            super().store_secret(name, pair)
+            raise KeyringError("no reply from the Secret Service")
+
+    done = Faults(old).rotate(LostReply())
+    new = KeyStore().get("ops")
+    assert new != old and iam_keys(world, user) == [new.access_key_id]
+    assert keys.identify(new, "the new key").arn.endswith(f":user/{user}")  # it works
+    assert done.new == keys.mask(new.access_key_id)
+    assert any("no reply" in note and "holds the new key" in note for note in done.notes)
+
+
+def test_a_keyring_that_cannot_be_read_back_keeps_both_keys(world):
+    user, old = added(world)
+
+    class Mute(KeyStore):
+        gone = False
+
+        def store_secret(self, name, pair):
+            self.gone = True  # the bus dropped: from now on nothing answers
+            raise KeyringError("no reply from the Secret Service")
+
+        def get(self, name):
+            if self.gone:
+                raise KeyringError("the Secret Service does not answer")
+            return super().get(name)
+
+    with pytest.raises(KeyringError, match="cannot be read back.*both stay active.*nothing "
+                       "was deleted") as caught:
+        Faults(old).rotate(Mute())
+    assert len(iam_keys(world, user)) == 2 and KeyStore().get("ops") == old
+    assert "rotate ops` again" in caught.value.fix
+
+
+def test_a_keyring_that_lost_the_old_key_gets_it_back(world):
+    user, old = added(world)
+
+    class Dropping(KeyStore):
+        first = True
+
+        def store_secret(self, name, pair):
+            if self.first:  # it dropped the item, and stored nothing
+                self.first = False
+                self.secrets.delete([name])
+                raise KeyringError("the keyring is locked")
+            super().store_secret(name, pair)
+
+    with pytest.raises(KeyringError, match="locked; kept the old key"):
+        Faults(old).rotate(Dropping())
+    assert KeyStore().get("ops") == old and iam_keys(world, user) == [old.access_key_id]
+
+
 def test_an_old_key_that_cannot_be_deleted_leaves_the_new_one_stored(world):
     user, old = added(world)
     faults = Faults(old)

@@ -49,7 +49,8 @@ async def test_audit_page_journal_then_cloudtrail_unknown_callers_highlighted(
     arns = organisation(world)
     monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", cloudtrail_fake.url)
     role = arns["prod-deploy"]
-    for minutes, session, extra in ((1, "alice-1", {}), (50, "alice-0", {
+    known = {"caller_arn": BASE_USER}  # the caller CloudTrail names: this machine's
+    for minutes, session, extra in ((1, "alice-1", known), (50, "alice-0", {
             "result": "denied", "error_code": "AccessDenied"})):
         journal.record(Entry(time=journal.now_iso(when(minutes).timestamp()),
                              action="AssumeRole", role="prod-deploy", role_arn=role,

@@ -62,6 +62,9 @@ class Inventory:
     # and for a broken role that came from one, its name.
     registries: dict[str, Registry] = field(default_factory=dict)
     broken_from: dict[str, str] = field(default_factory=dict)
+    # The files' stamp when this inventory was read from them (``config/snapshot.py``):
+    # a long-lived process compares it to tell an edit (``config/follow.py``).
+    stamp: list = field(default_factory=list, compare=False, repr=False)
     # The AWS files as parsed (None until needed when the inventory came from its
     # snapshot): the STS clients and botocore's credential providers resolve from it.
     _aws: aws_files.AwsFiles | None = field(default=None, compare=False, repr=False)
@@ -91,6 +94,21 @@ class Inventory:
 
     def account(self, account_id: str) -> Account:
         return self.accounts.get(account_id) or Account(account_id)
+
+    def account_named(self, text: str) -> str:
+        """The account id ``text`` names where a command selects by account (``run
+        --account``, ``audit --account``): a 12-digit word is an account id, never an
+        alias (portal names become aliases); an alias must name exactly one account."""
+        if len(text) == 12 and text.isascii() and text.isdigit():
+            return text
+        found = sorted(a.id for a in self.accounts.values() if a.alias == text)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise UsageError(f"the alias {text!r} names {len(found)} accounts: "
+                             + ", ".join(found), fix="give the account id instead")
+        raise UsageError(f"unknown account {text!r}",
+                         fix="give a 12-digit account id or an alias from the catalog")
 
     def _source(self, role: Role) -> Base | Role:
         """What ``role`` is assumed from, as botocore decides: a source profile with

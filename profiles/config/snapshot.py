@@ -57,7 +57,8 @@ def file_stamp(files: tuple[Path, ...]) -> list[list]:
     return out
 
 
-def _settled(stamp: list[list]) -> bool:
+def settled(stamp: list[list]) -> bool:
+    """Whether every file is older than a second (a stamp that can be trusted)."""
     newest = max((entry[2] for entry in stamp if len(entry) == 4), default=0)
     return newest < time.time_ns() - SETTLED_NS
 
@@ -69,6 +70,12 @@ def _files(config_file: Path | None, credentials_file: Path | None,
             credentials_file or paths.aws_credentials_file(),
             catalog or paths.catalog_file(), roster.path(state_dir),
             *copies.copy_files(state_dir))
+
+
+def files_of(inv: inventory.Inventory) -> tuple[Path, ...]:
+    """The files ``inv`` was read from, as the stamp lists them."""
+    files = _files(inv.config_file, inv.credentials_file, inv.catalog_file)
+    return (*files[:3], inv.sso_file or files[3], *files[4:])
 
 
 _ROLE_FIELDS = list(Role.__dataclass_fields__)  # "name" first
@@ -170,7 +177,9 @@ def read(config_file: Path | None = None, credentials_file: Path | None = None,
         data = json.loads(statefiles.read_bytes(path) or b"null")  # a fifo: refused, no wait
         if data.get("version") != VERSION or data.get("stamp") != file_stamp(files):
             return None
-        return _from_json(data, files)
+        inv = _from_json(data, files)
+        inv.stamp = data["stamp"]
+        return inv
     except Exception:  # noqa: BLE001 - a missing or corrupt snapshot is only a cache miss
         return None
 
@@ -186,7 +195,8 @@ def load(config_file: Path | None = None, credentials_file: Path | None = None,
     files = _files(config_file, credentials_file, catalog, state_dir)
     before = file_stamp(files)
     inv = inventory.load(*files[:4], state_dir=state_dir)
-    if before == file_stamp(files) and _settled(before):
+    inv.stamp = before
+    if before == file_stamp(files) and settled(before):
         try:
             directory = paths.ensure_private_dir(state_dir or paths.state_dir())
             statefiles.write_private(directory / NAME, _to_json(inv, before), durable=False)

@@ -125,6 +125,9 @@ def _profile_roles(inv: Inventory, found: dict[str, SsoSession | ConfigError]
                 f"{origin}, profile {name!r} names sso_session {named!r}, which is not "
                 "defined", fix=f"add an [sso-session {named}] section")
             continue
+        if named is not None and (clash := _disagreement(inv, name, named, values)):
+            inv.broken[name] = clash
+            continue
         if not (isinstance(session, SsoSession) and isinstance(account, str)
                 and isinstance(permission, str) and roster.ACCOUNT_ID.fullmatch(account)
                 and roster.PERMISSION_SET.fullmatch(permission)):
@@ -140,6 +143,21 @@ def _profile_roles(inv: Inventory, found: dict[str, SsoSession | ConfigError]
                                region=region, origin=origin, sso_session=session.name)
         claimed.setdefault((session.start_url, account, permission), name)
     return claimed
+
+
+def _disagreement(inv: Inventory, name: str, named: str, values: dict) -> ConfigError | None:
+    """A setting the profile and its ``[sso-session]`` both give, differently: botocore
+    refuses such a profile (InvalidConfigError), and so does rolecall, naming both."""
+    section = inv.aws_config.get("sso_sessions", {}).get(named, {})
+    for key, wanted in section.items():
+        own = values.get(key, wanted)
+        if own != wanted:
+            return ConfigError(
+                f"{inv.config_file}, profile {name!r}: {key} {own!r} disagrees with "
+                f"{wanted!r} of [sso-session {named}] (botocore refuses the profile)",
+                fix=f"remove {key} from profile {name!r} (its sso-session gives it), or "
+                "make the two the same")
+    return None
 
 
 def _taken(inv: Inventory, name: str) -> bool:

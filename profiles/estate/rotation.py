@@ -10,17 +10,22 @@ the old one deleted, so the user is never left without a working key.
 4. The new key replaces the old in the keyring.
 5. ``DeleteAccessKey`` of the old key, signed by the new one (retried the same way).
 
-A failure at 2, 3 or 4 deletes the new key again and keeps the old one stored; at 5 the
-new key is stored and working and the message says how to delete the old one.
+A failure at 2 or 3 deletes the new key again and keeps the old one stored; at 5 the
+new key is stored and working and the message says how to delete the old one. A failure
+at 4 may be a lie (a D-Bus reply lost after the keyring stored the key), so what the
+keyring holds is read back first: the new key, and the rotation goes on; the old one
+(put back if the keyring holds neither), and the new key is deleted; nothing readable,
+and nothing is deleted (both keys stay active, and the message says so).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from profiles.errors import AwsError, RolecallError
+from profiles.errors import AwsError, KeyringError, RolecallError, UsageError
 from profiles.estate.keys import KeyStore, LongLived, _now_iso, client, failure, identify, mask
 
 # IAM's documentation: a new key may take a few seconds to work everywhere.
@@ -89,10 +94,14 @@ def _rotate(store: KeyStore, name: str, make, sleep) -> Rotation:
             return found
 
         proved = _retry(prove, sleep)
-        store.store_secret(name, new)
     except RolecallError as exc:
         raise _undo(iam, user, old, new, exc) from None
     notes: list[str] = []
+    try:
+        store.store_secret(name, new)
+    except RolecallError as exc:
+        _stored_anyway(store, name, iam, user, old, new, exc)
+        notes.append(f"the keyring said {exc.message!r}, but it holds the new key")
     try:  # the keyring holds the new key: the index only describes it
         store.index(name, new, {"arn": who.arn, "account_id": who.account_id,
                                 "created_at": getattr(proved, "created_at", None) or _now_iso(),
@@ -109,6 +118,53 @@ def _rotate(store: KeyStore, name: str, make, sleep) -> Rotation:
             f"{old.access_key_id}") from None
     return Rotation(name, who.arn, mask(old.access_key_id), mask(new.access_key_id),
                     tuple(notes))
+
+
+def _held(store: KeyStore, name: str, old: LongLived, new: LongLived) -> str:
+    """Which key the keyring holds as ``name``: ``new``, ``old``, ``neither``, or
+    ``unknown`` when it cannot be read."""
+    try:
+        held = store.get(name)
+    except UsageError:  # no keys of that name
+        return "neither"
+    except RolecallError:
+        return "unknown"
+    return "new" if held == new else "old" if held == old else "neither"
+
+
+def _stored_anyway(store: KeyStore, name: str, iam, user: str, old: LongLived,
+                   new: LongLived, cause: RolecallError) -> None:
+    """Storing the new key raised: return if the keyring holds it all the same, else
+    undo what can be undone and raise what is where."""
+    held = _held(store, name, old, new)
+    if held == "new":
+        return
+    if held == "neither":  # the old key back where it was, before the new one goes
+        with contextlib.suppress(RolecallError):
+            store.store_secret(name, old)
+        held = _held(store, name, old, new)
+    if held == "old":
+        raise _undo(iam, user, old, new, cause)
+    if held == "unknown":
+        raise KeyringError(
+            f"rotation stopped: {cause.message}; the keyring cannot be read back, so it may "
+            f"hold the old key {mask(old.access_key_id)} or the new {new.access_key_id}: "
+            f"both stay active for {user}, nothing was deleted",
+            fix=f"once the keyring answers, run `rolecall keys rotate {name}` again: it says "
+            "which key the keyring holds and which to delete")
+    # the keyring holds neither and takes neither: IAM as it was (the new key's secret
+    # would be lost with this process), and the truth about the old one
+    try:
+        _delete(iam, user, new.access_key_id)
+        gone = "the new key was deleted"
+    except RolecallError as exc:
+        gone = f"the new key {new.access_key_id} could not be deleted ({exc.message})"
+    raise KeyringError(f"rotation stopped: {cause.message}; the keyring holds neither key "
+                       f"and takes neither: {gone}; the old key {old.access_key_id} is "
+                       "still active in IAM, but its secret is no longer in the keyring",
+                       fix=f"repair the keyring, then add the old key again (rolecall keys "
+                       f"add {name}) if you have its secret elsewhere, else make a new key "
+                       "in the IAM console")
 
 
 def _delete(iam, user: str, key_id: str) -> None:

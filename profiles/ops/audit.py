@@ -6,8 +6,12 @@ CloudTrail is read in each target account through a session there: the account's
 else a configured role in that account (``--account``: a live session first). Sessions
 come from the workspace's engine, so they are cached and journaled like any other. An
 event is ``known`` when this machine's journal holds an assumption of the same role with
-the same session name within 5 minutes of it (and, when the journal knows the caller's
-ARN, by the same caller): an attacker may copy a session name, not the time and role.
+the same session name within 5 minutes of it, signed by the same caller: the same access
+key (the journal keeps a digest of the key that signed each call, CloudTrail records its
+``accessKeyId``), else, for an event without one, the same caller ARN. A first hop's
+caller is the base identity, whose ARN rolecall never asks for (a call per assumption):
+its key is what tells it apart. An entry that names neither vouches for nothing: an
+intruder may copy a session name and the moment, not the key.
 """
 
 from __future__ import annotations
@@ -65,17 +69,8 @@ def _moment(text: str) -> float:
 
 
 def account_id(inventory, text: str) -> str:
-    """The account id ``text`` names: an id (12 digits) or a catalog alias."""
-    if len(text) == 12 and text.isascii() and text.isdigit():
-        return text
-    found = [a.id for a in inventory.accounts.values() if a.alias == text]
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise UsageError(f"the alias {text!r} names {len(found)} accounts: "
-                         + ", ".join(sorted(found)), fix="give the account id instead")
-    raise UsageError(f"unknown account {text!r}",
-                     fix="give a 12-digit account id or an alias from the catalog")
+    """The account id ``text`` names: an id (12 digits) or a catalog alias naming one."""
+    return inventory.account_named(text)
 
 
 # -- the journal ----------------------------------------------------------------------
@@ -90,7 +85,10 @@ def entries(ws, *, since: float | None = None, role: str | None = None,
 
 
 def entry_json(entry: journal.Entry) -> dict[str, object]:
-    return entry.to_json()
+    """An entry as ``audit --json`` shows it (the key digest stays in the journal)."""
+    data = entry.to_json()
+    del data["caller_key"]
+    return data
 
 
 # -- CloudTrail -----------------------------------------------------------------------
@@ -179,6 +177,13 @@ def same_role(journaled: str, recorded: str) -> bool:
     return a.group(1) == b.group(1) and a.group(3).lower() == b.group(3).lower()
 
 
+def same_caller(entry: journal.Entry, event: Event) -> bool:
+    """Whether ``event``'s caller signed the call ``entry`` records (see the module)."""
+    if entry.caller_key and event.caller_key:
+        return entry.caller_key == event.caller_key
+    return entry.caller_arn != "" and entry.caller_arn == event.caller_arn
+
+
 def mark_known(events: list[Event], history: list[journal.Entry]) -> None:
     """Set ``known`` on each event this machine's journal holds (see the module doc)."""
     by_name: dict[str, list[journal.Entry]] = {}
@@ -189,7 +194,7 @@ def mark_known(events: list[Event], history: list[journal.Entry]) -> None:
         event.known = any(
             abs(entry.moment - event.moment) <= KNOWN_WITHIN
             and (not entry.role_arn or same_role(entry.role_arn, event.role_arn))
-            and (not entry.caller_arn or entry.caller_arn == event.caller_arn)
+            and same_caller(entry, event)
             for entry in by_name.get(event.session_name, ()))
 
 

@@ -1,7 +1,16 @@
 """Where a running ``rolecall serve`` (or the board's endpoint) is: ``endpoint.json`` in
 the runtime dir, 0600, holding its port, token and process id. ``rolecall env ROLE
---server`` reads it. The file outlives the server (with no pid), so a restart keeps the
-port and the token, and shells set up for the old one keep working.
+--server`` reads it.
+
+A token never outlives the port it was issued for: whenever the endpoint binds a port
+other than the one its record names (that port was taken meanwhile, perhaps by another
+local user who now receives the old token from every SDK still pointed there), it gets
+a new token. And a token outlives a run only in a runtime dir that the login owns and
+the system empties at logout (``$XDG_RUNTIME_DIR``, or a ``ROLECALL_RUNTIME_DIR`` the user
+names): there the record stays after a stop (with no pid), so a restart on the same port
+keeps the token and shells set up for it keep working. Without one (the record then
+lives in the state dir, on disk) every start makes a new token and a stop deletes the
+record.
 """
 
 from __future__ import annotations
@@ -9,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +26,7 @@ from profiles import paths
 from profiles.doors import statefiles
 from profiles.errors import RolecallError, UsageError
 from profiles.ops.renewal import Renewer
-from profiles.ops.server import CredentialServer, EndpointError, new_token, reachable
+from profiles.ops.server import CredentialServer, EndpointError, reachable
 
 NAME = "endpoint.json"
 MAX_SIZE = 4096
@@ -79,23 +89,43 @@ def write(endpoint: Endpoint, where: Path | None = None) -> Path:
     return target
 
 
+def volatile() -> bool:
+    """Whether the runtime dir lasts only as long as the login and is the user's alone:
+    ``ROLECALL_RUNTIME_DIR`` (the user says so), or ``$XDG_RUNTIME_DIR`` as the XDG spec
+    has it (absolute, owned by this user, mode 0700). Else the record is in the state dir."""
+    if os.environ.get("ROLECALL_RUNTIME_DIR"):
+        return True
+    base = os.environ.get("XDG_RUNTIME_DIR", "")
+    if not base.startswith("/"):
+        return False
+    try:
+        info = os.stat(base)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and \
+        not info.st_mode & 0o077
+
+
 def open_shared(renewer: Renewer, port: int | None = None) -> CredentialServer:
     """The long-lived endpoint (``serve``, the board): on ``port``, else the one used
-    last if it is free, else any; with the token used last; recorded in the runtime dir.
+    last if it is free, else any; with the token used last only when it binds that same
+    port in a :func:`volatile` runtime dir, else a new one; recorded in the runtime dir.
     Refused when another one runs."""
     known = read()
     if known is not None and known.running():
         raise EndpointError(f"an endpoint already runs on http://127.0.0.1:{known.port} "
                             f"(pid {known.pid})",
                             fix="use it (rolecall env ROLE --server), or stop it first")
-    token = known.token if known else new_token()
     try:
-        server = CredentialServer(renewer, token=token,
+        server = CredentialServer(renewer,
                                   port=port if port is not None else known.port if known else 0)
     except EndpointError:
         if port is not None or known is None:
             raise
-        server = CredentialServer(renewer, token=token)  # the last port is taken: any
+        server = CredentialServer(renewer)  # the last port is taken: any
+    if known is not None and known.port == server.port and volatile():
+        server.token = known.token  # the same port, the same login: shells keep working
+    token = server.token
     try:
         write(Endpoint(server.port, token, os.getpid()))
     except RolecallError:  # a fifo or directory in the record's place: said as it is
@@ -109,17 +139,24 @@ def open_shared(renewer: Renewer, port: int | None = None) -> CredentialServer:
 
 
 def close_shared(server: CredentialServer) -> None:
-    """Stop ``server`` and record that it no longer runs (port and token kept)."""
+    """Stop ``server`` and record that it no longer runs: port and token kept in a
+    :func:`volatile` runtime dir, the record deleted anywhere else."""
     server.stop()
     known = read()
     if known is not None and known.pid == os.getpid():
         with contextlib.suppress(OSError):
-            write(Endpoint(known.port, known.token, 0))
+            if volatile():
+                write(Endpoint(known.port, known.token, 0))
+            else:
+                path().unlink()
 
 
 def running() -> Endpoint:
     """The running endpoint, or a clear error saying how to start one."""
     known = read()
+    if known is not None and not known.running() and not volatile():
+        with contextlib.suppress(OSError):  # a crashed endpoint's token: not kept on disk
+            path().unlink()
     if known is None or not known.running():
         where = f" (last on port {known.port})" if known else ""
         raise RolecallError(f"no credential endpoint is running{where}",

@@ -11,6 +11,7 @@ and outcomes only. A journal that cannot be written never fails the call it reco
 from __future__ import annotations
 
 import getpass
+import hashlib
 import itertools
 import json
 import os
@@ -41,6 +42,7 @@ class Entry:
     account_id: str = ""
     session_name: str = ""
     caller_arn: str = ""
+    caller_key: str = ""  # key_digest() of the access key that signed the call
     duration: int | None = None
     expires_at: str | None = None
     result: str = "ok"
@@ -86,17 +88,26 @@ class Entry:
 DENIED = ("AccessDenied", "AccessDeniedException", "ForbiddenException")  # SSO: the last
 
 
+def key_digest(access_key_id: str) -> str:
+    """What the journal keeps of the access key that signed a call: enough to tell it
+    from another in CloudTrail's ``userIdentity.accessKeyId``, never the key id itself."""
+    if not access_key_id:
+        return ""
+    return hashlib.sha256(access_key_id.encode()).hexdigest()[:24]
+
+
 def started(action: str, role: str, arn: str, session_name: str, caller: str,
-            seconds: int, via: str) -> Entry:
+            seconds: int, via: str, caller_key: str = "") -> Entry:
     """The entry of an STS call about to be made (its outcome added by :func:`finished`):
     ``arn`` is the role's ARN (AssumeRole) or the MFA serial (GetSessionToken), whose
-    account is the one named; ``caller`` is kept only when it is an ARN."""
+    account is the one named; ``caller`` is kept only when it is an ARN; ``caller_key``
+    is the access key id that signs it (kept as its :func:`key_digest`)."""
     account = arn.split(":")[4] if arn.count(":") >= 5 else ""
     return Entry(time=now_iso(), action=action, role=role,
                  role_arn=arn if action == "AssumeRole" else "", account_id=account,
                  session_name=session_name,
                  caller_arn=caller if caller.startswith("arn:") else "",
-                 duration=seconds, via=via)
+                 caller_key=key_digest(caller_key), duration=seconds, via=via)
 
 
 def finished(entry: Entry, *, expires_at: str | None = None,

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
+from profiles.config.follow import Follower
 from profiles.durations import format_duration
 from profiles.errors import AwsError, RolecallError, UsageError
 from profiles.estate.tokens import LoginRequired
@@ -149,6 +150,7 @@ class _Flight:
     error: RolecallError | None = None
     awaiting: str | None = None  # the MFA serial it waits on
     made: bool = False  # it called STS (not only the cache)
+    generation: int = 0  # of the inventory it started with
 
 
 class NotServed(UsageError):
@@ -161,8 +163,10 @@ class Renewer:
     def __init__(self, engine: Engine, desk: MfaDesk, *, roles: Collection[str] | None = None,
                  options: Mapping[str, dict] | None = None, wait: float = REQUEST_WAIT,
                  hold: float = FAILURE_HOLD,
-                 on_event: Callable[[Event], None] | None = None) -> None:
+                 on_event: Callable[[Event], None] | None = None,
+                 follow: Follower | None = None) -> None:
         self.engine = engine
+        self.follow = follow  # the files as they are now: edits reach every request
         self.desk = desk
         self.roles = set(roles) if roles is not None else None  # None: every configured role
         self.options = dict(options or {})  # per role: duration, session_name, external_id
@@ -176,13 +180,38 @@ class Renewer:
         self._failed: dict[str, tuple[float, RolecallError]] = {}
         self._early_after: dict[str, float] = {}
         self._local = threading.local()
+        self._generation = 0  # of the inventory: a renewal begun before an edit is dropped
         self.waiting: dict[str, int] = {}  # requests waiting per role (for the tests)
         engine.mfa_prompt = self._prompt
         if desk.on_answer is None:
             desk.on_answer = self.kick
 
+    def _follow(self) -> None:
+        """Take up the inventory as the files say now: a role whose plan changed (another
+        ARN, source, external id...) or that is gone loses the session kept for it, so
+        its next request gets a new one, or a 404."""
+        if self.follow is None:
+            return
+        inventory = self.follow.current()  # a file that no longer parses: its error
+        if inventory is self.engine.inventory:
+            return
+        with self._guard:
+            if inventory is self.engine.inventory:
+                return
+            self.engine.use(inventory)
+            self._generation += 1
+            self._failed.clear()
+            for name, session in list(self._last.items()):
+                try:
+                    key = self.engine.plan(name).steps[-1].key
+                except RolecallError:
+                    key = None
+                if key != session.key:
+                    del self._last[name]
+
     def check(self, name: str) -> None:
         """Raise :class:`NotServed` unless ``name`` is a role this endpoint serves."""
+        self._follow()
         if self.roles is not None and name not in self.roles:
             raise NotServed(f"this endpoint serves only {', '.join(sorted(self.roles))}")
         if name not in self.engine.inventory.roles:
@@ -209,6 +238,8 @@ class Renewer:
                     self._start(name, early=True)
                 return last  # type: ignore[return-value]
             flight = self._flights.get(name)
+            if flight is not None and flight.generation != self._generation:
+                flight = None  # begun before an edit: its session is of the old config
             held = self._failed.get(name)
             if flight is None and held is not None and held[0] > time.monotonic():
                 return self._fallback(name, last, held[1])
@@ -264,7 +295,7 @@ class Renewer:
                 self._start(name, early=False)
 
     def _start(self, name: str, early: bool) -> _Flight:
-        flight = self._flights[name] = _Flight(early)
+        flight = self._flights[name] = _Flight(early, generation=self._generation)
         threading.Thread(target=self._fly, args=(name, flight), daemon=True,
                          name=f"renew {name}").start()
         return flight
@@ -281,14 +312,16 @@ class Renewer:
             flight.error = RolecallError(f"internal error: {type(exc).__name__}: {exc}",
                                          fix="run the command with --debug and report it")
         with self._guard:
-            if flight.session is not None:
+            if flight.session is not None and flight.generation == self._generation:
                 self._last[name] = flight.session
                 self._failed.pop(name, None)
-            elif flight.error is not None and not isinstance(flight.error, LoginRequired):
+            elif flight.error is not None and not isinstance(flight.error, LoginRequired) \
+                    and flight.generation == self._generation:
                 # (a login is a person's to mend, as an MFA code: the next request tries
                 # again at once, and finds no token without any call)
                 self._failed[name] = (time.monotonic() + self.hold, flight.error)
-            del self._flights[name]
+            if self._flights.get(name) is flight:
+                del self._flights[name]
         flight.done.set()
         if flight.session is not None:
             if flight.made:

@@ -22,6 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from profiles.errors import AwsError, RolecallError
+from profiles.ops.journal import key_digest
 
 PACE = 0.5  # seconds between calls in one account and region (the limit is 2 per second)
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0)  # after botocore's retries, before giving up
@@ -49,10 +50,11 @@ class Event:
     error_code: str | None = None  # a denied attempt: AccessDenied, ...
     event_id: str = ""
     moment: float = field(default=0.0, repr=False)
+    caller_key: str = field(default="", repr=False)  # journal.key_digest of accessKeyId
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
-        del data["moment"]
+        del data["moment"], data["caller_key"]
         return data
 
 
@@ -113,6 +115,7 @@ def parse(raw: dict, account_id: str, region: str) -> Event:
         region=_text(record.get("awsRegion")) or region,
         error_code=_text(record.get("errorCode")) or None,
         event_id=_text(raw.get("EventId") or record.get("eventID")),
+        caller_key=key_digest(_text(identity.get("accessKeyId"))),
     )
 
 

@@ -1,27 +1,19 @@
-"""The environment handed to ``exec``, ``shell`` and ``env``, and its shell spellings."""
+"""The environment handed to ``exec``, ``shell`` and ``env``, and its shell spellings.
+
+What a child process gets around these variables (the parent's environment minus every
+credential-bearing variable) is the door's: :mod:`profiles.doors.children`."""
 
 from __future__ import annotations
 
-import os
-
+from profiles.doors.children import unset
 from profiles.output.shells import FORMATS
 from profiles.output.shells import render as _render
 
-__all__ = ["ENDPOINT_REMOVED", "FORMATS", "NEST_MARKER", "REMOVED", "build", "child_environ",
-           "endpoint", "render"]
-REMOVED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+__all__ = ["FORMATS", "NEST_MARKER", "build", "endpoint", "render"]
 NEST_MARKER = "ROLECALL_ROLE"
 WINDOW = "ROLECALL_REFRESH_WINDOW"  # seconds: `rolecall prompt` warns inside it, as the board
 FULL_URI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
 TOKEN = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
-# With the endpoint, nothing botocore would read before the container provider (or
-# instead of the full URI and token) may remain: static keys, a profile, web identity,
-# a relative URI, a token file.
-ENDPOINT_REMOVED = (*REMOVED, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                    "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
-                    "AWS_SESSION_EXPIRATION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                    "AWS_ROLE_SESSION_NAME", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
 
 
 def build(role: str, credentials: dict[str, str], region: str | None,
@@ -44,8 +36,8 @@ def build(role: str, credentials: dict[str, str], region: str | None,
 
 
 def endpoint(role: str, url: str, token: str, region: str | None) -> dict[str, str]:
-    """Variables that point an SDK at the credential endpoint (see docs/architecture.md, Credential
-    endpoint)."""
+    """Variables that point an SDK at the credential endpoint (``serve``, ``exec
+    --server``; see docs/architecture.md, Credential endpoint)."""
     env = {FULL_URI: url, TOKEN: token}
     if region:
         env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = region
@@ -53,16 +45,8 @@ def endpoint(role: str, url: str, token: str, region: str | None) -> dict[str, s
     return env
 
 
-def child_environ(variables: dict[str, str], base: dict[str, str] | None = None,
-                  removed: tuple[str, ...] = REMOVED) -> dict[str, str]:
-    """The full environment for a child process: ours, minus profiles, plus the session."""
-    env = dict(os.environ if base is None else base)
-    for name in removed:
-        env.pop(name, None)
-    env.update(variables)
-    return env
-
-
-def render(variables: dict[str, str], fmt: str, removed: tuple[str, ...] = REMOVED) -> str:
-    """Text to ``eval`` (or load) in the given shell or format (see ``shells``)."""
-    return _render(variables, fmt, removed)
+def render(variables: dict[str, str], fmt: str) -> str:
+    """Text to ``eval`` (or load) in the given shell or format (see ``shells``): every
+    credential-bearing variable ``variables`` does not set is unset first, so the shell
+    holds what a child of rolecall would (no other role's keys, profile or endpoint)."""
+    return _render(variables, fmt, unset(variables))

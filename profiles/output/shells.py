@@ -108,9 +108,9 @@ def render(variables: dict[str, str], fmt: str, removed: tuple[str, ...]) -> str
         lines.append("unset " + " ".join(removed))
         lines += [f"export {k}={sh_quote(v)}" for k, v in variables.items()]
     elif fmt == "fish":
-        # `set -e` of an unset variable fails, and fish's `set` passes a status on:
-        # `; or true` keeps `... | source; and CMD` working in a shell without them
-        lines += [f"set -e {k}; or true" for k in removed]
+        if removed:  # `or true`: fish's `set` passes on the status of an erase that
+            # found nothing, and `rolecall env ROLE --format fish | source` must end in 0
+            lines.append("set -e " + " ".join(removed) + "; or true")
         lines += [f"set -gx {k} {fish_quote(v)}" for k, v in variables.items()]
     elif fmt == "powershell":
         lines += [f"Remove-Item Env:{k} -ErrorAction SilentlyContinue" for k in removed]

@@ -52,12 +52,16 @@ class GitError(RolecallError):
     """git failed, timed out or is missing (exit 1: like an unreachable service)."""
 
 
-def environment(interactive: bool) -> dict[str, str]:
-    env = children.environ({} if interactive else {
-        "GIT_TERMINAL_PROMPT": "0", "SSH_ASKPASS_REQUIRE": "never", "GCM_INTERACTIVE": "never"})
-    for name in LOCAL_VARIABLES + (() if interactive else PROMPTING):
-        env.pop(name, None)
-    return env
+def quiet(interactive: bool) -> dict[str, str]:
+    """What a git that must not ask (no terminal) is told, for the children's door."""
+    return {} if interactive else {
+        "GIT_TERMINAL_PROMPT": "0", "SSH_ASKPASS_REQUIRE": "never", "GCM_INTERACTIVE": "never"}
+
+
+def dropped(interactive: bool) -> tuple[str, ...]:
+    """What git must not inherit: another repository's variables, and (with no
+    terminal) the programs that would ask for a password."""
+    return LOCAL_VARIABLES + (() if interactive else PROMPTING)
 
 
 def _argv(args: list[str], interactive: bool) -> list[str]:
@@ -95,7 +99,8 @@ def fetch(repo: Path, url: str, ref: str | None, *, interactive: bool = False,
         try:
             proc = subprocess.Popen(
                 _argv(args, interactive), cwd=repo, stdin=subprocess.DEVNULL, stdout=out,
-                stderr=out, env=environment(interactive), start_new_session=not interactive)
+                stderr=out, env=children.environ(quiet(interactive), drop=dropped(interactive)),
+                start_new_session=not interactive)
         except FileNotFoundError:
             raise _missing() from None
         try:
@@ -141,7 +146,8 @@ def local(repo: Path, args: list[str], *, limit: int | None = None) -> bytes:
     """A git command on the local repository ``repo`` (no network); its stdout."""
     try:
         proc = subprocess.run(_argv(args, False), cwd=repo, stdin=subprocess.DEVNULL,
-                              capture_output=True, env=environment(False),
+                              capture_output=True,
+                              env=children.environ(quiet(False), drop=dropped(False)),
                               timeout=LOCAL_TIMEOUT, start_new_session=True)
     except FileNotFoundError:
         raise _missing() from None

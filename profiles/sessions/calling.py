@@ -20,7 +20,20 @@ from profiles.sessions.cache import SessionCache
 from profiles.sessions.plan import MfaPrompt, Plan, Step, check_mfa_code
 
 SKEW_WARNING = 300
+# Marks in an assumption's codes (never a serial): a device's code that went to a hop,
+# and that the caller gave codes.
+SPENT, GIVEN = "\x00spent:", "\x00given"
 SKEW_NOISE = 2  # the Date header has 1 s resolution, plus latency
+
+
+def _signing_key(client) -> str:
+    """The access key id ``client`` signs with (what CloudTrail records as the caller's
+    ``accessKeyId``), or "" (botocore's own accessor; a test's stand-in has none)."""
+    try:
+        key = client._get_credentials().access_key
+    except Exception:  # noqa: BLE001
+        return ""
+    return key if isinstance(key, str) else ""
 
 
 class Calling:
@@ -35,10 +48,11 @@ class Calling:
     _region: Callable[[Plan, Step], str | None]
 
     def _entry(self, action: str, role: str, arn: str, session_name: str, caller: str,
-               seconds: int) -> journal.Entry:
-        """The journal entry of an STS call about to be made, as this thread's caller."""
+               seconds: int, client=None) -> journal.Entry:
+        """The journal entry of an STS call about to be made, as this thread's caller
+        (``client``: the one that signs it, whose access key the entry names)."""
         return journal.started(action, role, arn, session_name, caller, seconds,
-                               self.acting_via)
+                               self.acting_via, _signing_key(client))
 
     def _journal(self, entry: journal.Entry, *, issued=None,
                  error: RolecallError | None = None) -> RolecallError | None:
@@ -49,17 +63,40 @@ class Calling:
         return error
 
     def _code(self, serial: str, plan: Plan, codes: dict[str, str]) -> str:
-        """The code for ``serial``: given for it, or the one unnamed code (used once), else
-        from ``mfa_process`` or ROLECALL_MFA_PROMPT, else the prompt."""
-        code = codes.get(serial) or codes.pop("", None)
+        """The code for ``serial``: given for it, or the one unnamed code, else from
+        ``mfa_process`` or ROLECALL_MFA_PROMPT, else the prompt. One code is one use: AWS
+        accepts each code once, so a device on two hops of a chain (an MFA session, then
+        a hop assumed with the device again) needs the device's next code for the second,
+        and a code given by the caller is never followed by a prompt for another."""
+        spent = codes.get(SPENT + serial)
+        code = codes.pop(serial, None) or codes.pop("", None)
         if code:
-            return code
+            codes[GIVEN] = "y"
+        else:
+            code = self._source(serial, plan, codes, spent)
+        if code == spent:
+            raise UsageError(f"{plan.name} needs a second code from MFA device {serial} and "
+                             "got the one an earlier hop of its chain used: AWS accepts each "
+                             "code once", fix="wait for the device's next code, then run the "
+                             "same command again (the earlier hops' sessions are kept)")
+        codes[SPENT + serial] = code
+        return code
+
+    def _source(self, serial: str, plan: Plan, codes: dict[str, str],
+                spent: str | None) -> str:
+        """A code no one gave: ``mfa_process``, the hook, else the prompt (see _code)."""
         name = plan.name
         if (command := mfa.source(plan, serial)) is not None:
             return check_mfa_code(mfa.run(*command, serial, name))
+        if spent is not None and GIVEN in codes:
+            raise UsageError(f"{name} needs a second code from MFA device {serial}: AWS "
+                             "accepts each code once, and the code given went to an earlier "
+                             "hop of its chain", fix="the earlier hops' sessions are kept "
+                             "now: run the same command again with the device's next code")
         if self.mfa_prompt is None:
-            raise UsageError(f"{name} needs an MFA code for {serial}",
-                             fix="pass --mfa-code 123456 (the device's current code)")
+            fix = "pass --mfa-code 123456 (the device's current code)" if GIVEN not in codes \
+                else f"give a code for each device: --mfa-code {serial}=123456"
+            raise UsageError(f"{name} needs an MFA code for {serial}", fix=fix)
         return check_mfa_code(self.mfa_prompt(serial, name))
 
     def _client(self, plan: Plan, parent: Session | None):
@@ -88,7 +125,8 @@ class Calling:
             assert step.serial is not None
             code = self._code(step.serial, plan, codes)
             role_name, session_name_used, role_arn = step.label, "", ""
-            entry = self._entry("GetSessionToken", role_name, step.serial, "", caller, seconds)
+            entry = self._entry("GetSessionToken", role_name, step.serial, "", caller, seconds,
+                                client)
             try:
                 issued = sts.get_session_token(client, duration=seconds, serial=step.serial,
                                                code=code, caller=caller)
@@ -117,7 +155,7 @@ class Calling:
             code = self._code(step.serial, plan, codes) if step.serial else None
             role_name, role_arn = role.name, role.role_arn
             entry = self._entry("AssumeRole", role_name, role_arn, session_name_used, caller,
-                                seconds)
+                                seconds, client)
             try:
                 issued = sts.assume_role(
                     client, role_arn=role_arn, session_name=session_name_used,

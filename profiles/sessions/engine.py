@@ -48,7 +48,6 @@ class Engine(Acting, Calling):
     def __init__(self, inventory: Inventory, cache: SessionCache, *,
                  clock: Callable[[], float] = time.time,
                  mfa_prompt: MfaPrompt | None = None, via: str = "cli") -> None:
-        self.inventory = inventory
         self.cache = cache
         self.clock = clock
         self.mfa_prompt = mfa_prompt
@@ -58,16 +57,24 @@ class Engine(Acting, Calling):
         self._guard = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
         self._made: dict[str, int] = {}  # sessions made per key (under its lock)
-        self._plans: dict[str, Plan] = {}  # the inventory never changes once loaded
+        self._plans: dict[str, Plan] = {}  # of this inventory (see use())
+        self.use(inventory)
+
+    def use(self, inventory: Inventory) -> None:
+        """Plan from ``inventory`` from now on (a long-lived process following edits);
+        calls under way finish with the one they started with."""
         cfg, cat, sso = inventory.config_file, inventory.catalog_file, inventory.sso_file
-        self.stamp = fastpath.stamp(*(str(f) if f else None for f in (cfg, cat, sso)))
+        stamp = fastpath.stamp(*(str(f) if f else None for f in (cfg, cat, sso)))
+        with self._guard:
+            self.inventory, self._plans, self.stamp = inventory, {}, stamp
 
     # -- planning -------------------------------------------------------------------------
 
     def plan(self, name: str) -> Plan:
-        if (known := self._plans.get(name)) is not None:
+        plans = self._plans  # before the inventory: use() replaces it after (no old plan
+        if (known := plans.get(name)) is not None:  # lands among the new inventory's)
             return known
-        plan = self._plans[name] = plan_of(self.inventory, name)
+        plan = plans[name] = plan_of(self.inventory, name)
         return plan
 
     def needs_mfa(self, name: str) -> str | None:

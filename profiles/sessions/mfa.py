@@ -7,7 +7,8 @@ Precedence (the engine's): a code given explicitly (``--mfa-code``), then the
 ``mfa_process`` of the profile that declares the device, then ``ROLECALL_MFA_PROMPT``,
 then the terminal's or the board's prompt. Either command is split as a shell would
 split it (``shlex``) and run with no shell, no stdin, in its own process group, with
-``ROLECALL_MFA_SERIAL`` and ``ROLECALL_MFA_ROLE`` in its environment; it has
+``ROLECALL_MFA_SERIAL`` and ``ROLECALL_MFA_ROLE`` in its environment and no AWS
+credentials (:mod:`profiles.doors.children`: a code reader needs none); it has
 :data:`TIMEOUT` seconds (a touch, a dialog) to print the code. The code is the one
 6-digit number standing alone in its output; anything else is a clear error. What it
 prints is never shown, logged or kept (a failing command's last stderr line excepted).
@@ -23,6 +24,7 @@ import signal
 import subprocess
 from collections.abc import Mapping
 
+from profiles.doors import children
 from profiles.doors.terminal import shown
 from profiles.errors import RolecallError, UsageError
 
@@ -70,7 +72,7 @@ def _last_line(data: bytes) -> str:
 def run(argv: list[str], origin: str, serial: str, role: str,
         timeout: float = TIMEOUT) -> str:
     """The code ``argv`` prints for ``serial`` (needed by ``role``)."""
-    env = {**os.environ, "ROLECALL_MFA_SERIAL": serial, "ROLECALL_MFA_ROLE": role}
+    env = children.environ({"ROLECALL_MFA_SERIAL": serial, "ROLECALL_MFA_ROLE": role})
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=env, process_group=0)

@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Callable
 
+from profiles.doors import children
 from profiles.errors import UsageError
 
 DEFAULT_TEMPLATE = "{user}-{unix}"
@@ -26,6 +27,7 @@ def git_sha(cwd: str | None = None) -> str:
         out = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
             cwd=cwd, capture_output=True, text=True, timeout=2, check=False,
+            env=children.environ(), stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.SubprocessError):
         return "nogit"

@@ -19,6 +19,7 @@ from profiles.doors.terminal import block, shown
 from profiles.durations import format_countdown
 from profiles.errors import RolecallError, UsageError
 from profiles.output import environment
+from profiles.workspace import ChangesChains
 from tui.board.jobs import Jobs
 from tui.board.render import row_error
 from tui.board.shell import nested_guard, run_shell
@@ -231,18 +232,21 @@ class RoleActions(Jobs):
             session = credentials_of(ws, row)
             try:
                 return ws.write(row.name, session, request.profile, force=force)
+            except ChangesChains as exc:
+                return exc  # other roles would chain from it: ask first
             except UsageError:
                 if force or not _unmanaged_section(target, request.profile):
                     raise
                 return None  # a section rolecall did not write: ask before replacing it
 
         def done(outcome: object) -> None:
-            if outcome is None:
-                from tui.screens.confirm import replace_profile  # on first use
+            if outcome is None or isinstance(outcome, ChangesChains):
+                from tui.screens.confirm import rechain, replace_profile  # on first use
 
-                self.app.push_screen(replace_profile(request.profile, str(target)),
-                                     lambda yes: self._write_chosen(request, True) if yes
-                                     else None)
+                ask = replace_profile(request.profile, str(target)) if outcome is None \
+                    else rechain(request.profile, outcome.message)
+                self.app.push_screen(ask, lambda yes: self._write_chosen(request, True)
+                                     if yes else None)
                 return
             self.rc.say(f"wrote [{request.profile}] to {outcome}", title=f"write {row.name}",
                         timeout=5)

@@ -7,7 +7,8 @@ terminal keeps working across an MFA session's expiry. Renewals it makes show on
 board at once; a failed one is a notification.
 
 A mixin of ``BoardScreen``. The endpoint has an engine of its own on the board's
-inventory and cache (the journal says ``serve``); starting and stopping run in a worker.
+inventory and cache (the journal says ``serve``), following edits to the AWS files and
+the catalog as ``rolecall serve`` does; starting and stopping run in a worker.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class EndpointKeys:
 
     def _start_endpoint(self) -> None:
         # lazy: the endpoint's modules only when e is pressed, off the board's first frame
+        from profiles.config.follow import Follower
         from profiles.ops import endpoint_file
         from profiles.ops.renewal import MfaDesk, Renewer
         from profiles.sessions.engine import Engine
@@ -62,7 +64,8 @@ class EndpointKeys:
         assert ws is not None
         engine = Engine(ws.inventory, ws.cache, clock=ws.engine.clock, via="serve")
         desk = MfaDesk(self._endpoint_mfa, where="in the board")
-        renewer = Renewer(engine, desk, on_event=self._endpoint_event)
+        renewer = Renewer(engine, desk, on_event=self._endpoint_event,
+                          follow=Follower(ws.inventory))
         call = self.app.call_from_thread
         try:
             server = endpoint_file.open_shared(renewer).start()

@@ -7,8 +7,9 @@ import os
 import subprocess
 from collections.abc import Mapping
 
+from profiles.doors import children
 from profiles.errors import UsageError
-from profiles.output.environment import NEST_MARKER, child_environ
+from profiles.output.environment import NEST_MARKER
 
 
 def nested_guard(environ: Mapping[str, str] | None = None) -> None:
@@ -28,7 +29,7 @@ def run_shell(variables: dict[str, str]) -> int:
     """Run ``$SHELL`` with the session's variables; returns its exit status."""
     nested_guard()
     try:
-        return subprocess.call(shell_command(), env=child_environ(variables))
+        return subprocess.call(shell_command(), env=children.environ(variables))
     except OSError as exc:
         raise UsageError(f"cannot run {shell_command()[0]!r}: {exc.strerror}",
                          fix="set SHELL to an installed shell") from None

@@ -63,9 +63,10 @@ def try_fast(args: list[str]) -> int | None:
                                   entry.get("refresh_window", 300))
     if command is not None:
         # lazy: the hot path: only the modules this hit needs
+        from profiles.doors import children
         from tui.cli.child import execute
 
-        return execute(command, environment.child_environ(variables))
+        return execute(command, children.environ(variables))
     sys.stdout.write(environment.render(variables, fmt))
     return 0
 

@@ -127,7 +127,7 @@ def cmd_process(ns: argparse.Namespace) -> int:
 
 def cmd_exec(ns: argparse.Namespace) -> int:
     # lazy: the core when a command runs, not when the parser is built
-    from profiles.output.environment import child_environ
+    from profiles.doors import children
     from tui.cli.child import execute
 
     if ns.server:
@@ -138,7 +138,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
     if not ns.cmd:
         raise UsageError("no command given", fix="rolecall exec ROLE [OPTIONS] -- CMD [ARGS...]")
     ws, session = common.session(ns)
-    return execute(ns.cmd, child_environ(ws.environment(ns.role, session)))
+    return execute(ns.cmd, children.environ(ws.environment(ns.role, session)))
 
 
 def _shell() -> tuple[str, str]:
@@ -158,7 +158,8 @@ def _shell() -> tuple[str, str]:
 
 def cmd_shell(ns: argparse.Namespace) -> int:
     # lazy: the core when a command runs, not when the parser is built
-    from profiles.output.environment import NEST_MARKER, child_environ
+    from profiles.doors import children
+    from profiles.output.environment import NEST_MARKER
     from tui.cli.child import spawn
 
     if os.environ.get(NEST_MARKER) and not ns.nest:
@@ -168,7 +169,7 @@ def cmd_shell(ns: argparse.Namespace) -> int:
     shell, origin = _shell()
     print(f"rolecall: shell with {shown(ns.role)} ({shown(session.arn)}); exit to return",
           file=sys.stderr)
-    return spawn([shell], child_environ(ws.environment(ns.role, session)),
+    return spawn([shell], children.environ(ws.environment(ns.role, session)),
                  f"the shell {shell!r} (from {origin})",
                  "set SHELL to an installed shell, e.g. SHELL=/bin/sh")
 

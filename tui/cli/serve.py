@@ -102,6 +102,8 @@ def _options(ns: argparse.Namespace) -> dict:
 def exec_server(ns: argparse.Namespace) -> int:
     """``exec --server ROLE -- CMD``: CMD's status (127/126 when it cannot start)."""
     # lazy: the core when a command runs, not when the parser is built
+    from profiles.config.follow import Follower
+    from profiles.doors import children
     from profiles.ops.renewal import MIN_LEFT, MfaDesk, Renewer
     from profiles.ops.server import CredentialServer
     from profiles.output import environment
@@ -118,7 +120,7 @@ def exec_server(ns: argparse.Namespace) -> int:
     desk = MfaDesk(TerminalPrompt("\r\nrolecall: to renew the session of the running command, "),
                    where="on this terminal")
     renewer = Renewer(ws.engine, desk, roles={ns.role}, options={ns.role: options},
-                      on_event=Printer(verbose=False))
+                      on_event=Printer(verbose=False), follow=Follower(ws.inventory))
     renewer.seed(ns.role, result.session)
     saved = signal.pthread_sigmask(signal.SIG_BLOCK, {*FORWARDED, signal.SIGCHLD})
     try:  # blocked before the endpoint's threads start: they inherit the mask
@@ -126,8 +128,7 @@ def exec_server(ns: argparse.Namespace) -> int:
         try:
             variables = environment.endpoint(ns.role, server.url(ns.role), server.token,
                                              ws.inventory.role(ns.role).region)
-            env = environment.child_environ(variables, removed=environment.ENDPOINT_REMOVED)
-            return supervise(ns.cmd, env, saved)
+            return supervise(ns.cmd, children.environ(variables), saved)
         finally:
             server.stop()
     finally:
@@ -176,7 +177,7 @@ def env_server(ns: argparse.Namespace) -> int:
     known = endpoint_file.running()
     url = f"http://127.0.0.1:{known.port}/role/{quote(ns.role, safe='')}"
     variables = environment.endpoint(ns.role, url, known.token, role.region)
-    sys.stdout.write(environment.render(variables, ns.format, environment.ENDPOINT_REMOVED))
+    sys.stdout.write(environment.render(variables, ns.format))
     return 0
 
 
@@ -187,6 +188,7 @@ def wait_for_stop() -> int:
 
 def cmd_serve(ns: argparse.Namespace) -> int:
     # lazy: the core when a command runs, not when the parser is built
+    from profiles.config.follow import Follower
     from profiles.ops import endpoint_file
     from profiles.ops.renewal import MfaDesk, Renewer
 
@@ -194,7 +196,8 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     ws = common.workspace(prompt=False, via="serve")
     desk = MfaDesk(TerminalPrompt("\r\nrolecall serve: "),
                    where="on the terminal running rolecall serve")
-    renewer = Renewer(ws.engine, desk, on_event=Printer(verbose=True))
+    renewer = Renewer(ws.engine, desk, on_event=Printer(verbose=True),
+                      follow=Follower(ws.inventory))
     saved = signal.pthread_sigmask(signal.SIG_BLOCK, set(STOPPING))
     try:
         server = endpoint_file.open_shared(renewer, port).start()

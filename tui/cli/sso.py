@@ -46,12 +46,10 @@ def _show(browser: bool):
              f"  and check that the page shows the code {prompt.code} "
              f"(it expires in {minutes} minutes)")
         if browser and _display() and prompt.url.startswith("https://"):
-            # lazy: webbrowser only when a browser may open
-            import contextlib
-            import webbrowser
+            # lazy: the browser child only when a browser may open
+            from profiles.estate.browser import open_url
 
-            with contextlib.suppress(Exception):  # the URL is printed: opening is a courtesy
-                webbrowser.open(prompt.url, new=2)
+            open_url(prompt.url, settle=0)  # the URL is printed: opening is a courtesy
     return show
 
 

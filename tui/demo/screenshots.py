@@ -31,6 +31,7 @@ from xml.sax.saxutils import escape
 
 from rich.cells import cell_len
 
+from profiles.doors import children
 from profiles.doors.terminal import shown
 from profiles.ops import journal
 from profiles.sessions.cache import SessionCache
@@ -97,7 +98,7 @@ def to_png(svg: Path) -> bool:
         pass
     if shutil.which("rsvg-convert"):
         subprocess.run(["rsvg-convert", "-w", "1800", "-o", str(png)], input=text.encode(),
-                       check=True)
+                       check=True, env=children.environ())
         return True
     return False
 

@@ -49,3 +49,12 @@ def replace_profile(profile: str, path: str) -> ConfirmModal:
             "keys of your own.\n\nReplacing it loses what it holds now; Cancel keeps it "
             "(write under another name instead).", section=f"[{profile}]", path=path),
         yes="Replace")
+
+
+def rechain(profile: str, why: str) -> ConfirmModal:
+    """The question before a section other roles would chain from (``why`` says which)."""
+    return ConfirmModal(
+        Content.from_markup("Write profile [b]$name[/b]?", name=f"[{profile}]"),
+        Content.from_markup("$why.\n\nCancel writes nothing (write under another name "
+                            "instead).", why=why),
+        yes="Write")

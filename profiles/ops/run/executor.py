@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
+from profiles.doors import children
 from profiles.durations import format_duration
 from profiles.errors import RolecallError
 from profiles.ops.run.results import (
@@ -37,7 +38,6 @@ from profiles.ops.run.results import (
     TargetResult,
 )
 from profiles.ops.run.targets import Target, codes_for
-from profiles.output.environment import child_environ
 
 GRACE = 10.0  # seconds between SIGTERM and SIGKILL
 LINE_MAX = 64 * 1024  # a longer line is passed on in pieces of this size
@@ -177,7 +177,7 @@ class Runner:
         result.session_name, result.assumed_role_arn = session.session_name, session.arn
         with self._lock:
             self.notes.extend(n for n in assumed.notes if n not in self.notes)
-        env = child_environ({**self.ws.environment(target.role, session),
+        env = children.environ({**self.ws.environment(target.role, session),
                              "ROLECALL_ACCOUNT_ID": target.account_id,
                              "ROLECALL_ACCOUNT_ALIAS": target.account_alias or ""})
         with self._lock:  # under the lock: stop() sees every child that starts

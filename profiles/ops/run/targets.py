@@ -93,10 +93,8 @@ def select(inventory: Inventory, names: Iterable[str] = (), tags: Iterable[str] 
                              fix="tags in the catalog: " + (_listed(known) or "none"))
         chosen.update(hits)
     for wanted in accounts:
-        ids = {a.id for a in inventory.accounts.values() if wanted in (a.id, a.alias)}
-        if re.fullmatch(r"\d{12}", wanted):
-            ids.add(wanted)
-        hits = [n for n, r in roles.items() if r.account_id in ids]
+        account = inventory.account_named(wanted)  # an id is an id; an alias names one
+        hits = [n for n, r in roles.items() if r.account_id == account]
         if not hits:
             raise UsageError(f"no role is in account {wanted!r}",
                              fix="give a 12-digit account id or a catalog alias that has roles")
@@ -119,7 +117,9 @@ def check_cwd_template(template: str) -> str:
 def render_cwd(template: str, target: Target, base: Path | None = None) -> Path:
     """The directory ``template`` names for ``target``. A field's value comes from the
     shared files: it may not be empty, hold a ``/`` or be ``.``/``..`` (it would reach
-    outside the directory the template means)."""
+    outside the directory the template means), and it never expands: an alias ``~`` is
+    a directory named ``~``. Only a ``~`` or ``~user`` the template itself starts with is
+    a home directory, as a shell would have read it; a field in that word is refused."""
     values = {"role": target.role, "account_id": target.account_id,
               "account_alias": target.account_alias or ""}
 
@@ -136,7 +136,15 @@ def render_cwd(template: str, target: Target, base: Path | None = None) -> Path:
                              "is not a plain directory name", fix="rename it, or use {account_id}")
         return value
 
-    path = Path(os.path.expanduser(_FIELD.sub(fill, check_cwd_template(template))))
+    text = check_cwd_template(template)
+    home = ""
+    if text.startswith("~"):  # the user's own ~word, expanded before any field is filled
+        word, slash, text = text.partition("/")
+        if _FIELD.search(word):
+            raise UsageError(f"--cwd {template!r}: a field cannot name a home directory",
+                             fix="put the fields after the first /, e.g. ~/deploy/{account_id}")
+        home = os.path.expanduser(word) + slash
+    path = Path(home + _FIELD.sub(fill, text))
     return path if path.is_absolute() else (base or Path.cwd()) / path
 
 
