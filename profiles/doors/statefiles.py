@@ -114,7 +114,8 @@ def write_private(path: Path | str, data: bytes, durable: bool = True) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
+            if hasattr(os, "fchmod"):  # not on Windows (mkstemp made it 0600 already)
+                os.fchmod(handle.fileno(), 0o600)
             handle.write(data)
             handle.flush()
             if durable:

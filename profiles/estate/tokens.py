@@ -171,16 +171,18 @@ class TokenStore:
         return Token.from_json(self._read(f"token:{name}"), "keyring")
 
     def put_token(self, session: SsoSession, token: Token) -> None:
-        self.secrets.set_many({f"token:{session.name}": (
-            json.dumps(token.to_json(replace(session, legacy=False))),
+        key = f"token:{session.name}"  # the payload names its key: rolecall's item
+        self.secrets.set_many({key: (
+            json.dumps({**token.to_json(replace(session, legacy=False)), "Key": key}),
             f"rolecall IAM Identity Center token: {session.name}")})
 
     def registration(self, name: str) -> Registration | None:
         return Registration.from_json(self._read(f"client:{name}"))
 
     def put_registration(self, name: str, registration: Registration) -> None:
-        self.secrets.set_many({f"client:{name}": (
-            json.dumps(registration.to_json()),
+        key = f"client:{name}"
+        self.secrets.set_many({key: (
+            json.dumps({**registration.to_json(), "Key": key}),
             f"rolecall IAM Identity Center client: {name}")})
 
     def drop(self, name: str, registration: bool = False) -> None:

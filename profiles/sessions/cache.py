@@ -19,7 +19,7 @@ from pathlib import Path
 from profiles import paths
 from profiles.errors import FileWriteError
 from profiles.model import Credentials, Session
-from profiles.sessions.fastpath import SECRET_SERVICE
+from profiles.sessions.fastpath import KERNEL, SECRET_SERVICE
 from profiles.sessions.keyring_store import KeyringStore
 
 INDEX_NAME = "sessions.json"
@@ -32,7 +32,8 @@ def write_private(path: Path, data: bytes, durable: bool = True) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
+            if hasattr(os, "fchmod"):  # not on Windows (mkstemp made it 0600 already)
+                os.fchmod(handle.fileno(), 0o600)
             handle.write(data)
             handle.flush()
             if durable:
@@ -162,14 +163,25 @@ class SessionCache:
         self._skew = value  # saved with the next put
 
     def sessions(self, index: dict | None = None) -> list[Session]:
-        """Every indexed session (no secrets loaded)."""
+        """Every indexed session (no secrets loaded), but those the kernel keyring held
+        for a login that has ended, or for another login (this one cannot read them)."""
         out = []
         for key, entry in (index or self.read_index())["sessions"].items():
+            if entry.get("backend") == KERNEL and not self._in_kernel(key):
+                continue
             try:
                 out.append(Session.from_index(key, entry))
             except (KeyError, TypeError, ValueError):
                 continue
         return out
+
+    def _in_kernel(self, key: str) -> bool:
+        from profiles.sessions import kernel_keyring  # lazy: ctypes only for its entries
+
+        try:
+            return kernel_keyring.find(self.service, key) is not None
+        except OSError:  # no kernel keyring here at all: nothing of it is usable
+            return False
 
     def indexed(self, key: str, index: dict) -> Session | None:
         """The indexed session ``key`` of ``index`` (no secrets), or None."""
