@@ -277,7 +277,8 @@ class RoleActions(Jobs):
                 print(f"rolecall: shell with {name}; exit to return to the board", flush=True)
                 if self.rc.hints.shell:
                     print(self.rc.hints.shell, flush=True)
-                status = run_shell(variables)
+                lifeline = getattr(self.app, "lifeline", None)
+                status = run_shell(variables, lifeline.run_child if lifeline else None)
         except SuspendNotSupported:
             self.rc.say("this terminal cannot suspend the TUI", title="shell",
                         severity="error")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from profiles.errors import UsageError
 from profiles.output.environment import NEST_MARKER, child_environ
@@ -24,11 +24,14 @@ def shell_command(environ: Mapping[str, str] | None = None) -> list[str]:
     return [env.get("SHELL") or "/bin/sh"]
 
 
-def run_shell(variables: dict[str, str]) -> int:
-    """Run ``$SHELL`` with the session's variables; returns its exit status."""
+def run_shell(variables: dict[str, str],
+              run: Callable[[list[str], dict[str, str]], int] | None = None) -> int:
+    """Run ``$SHELL`` with the session's variables (through ``run``, the board's lifeline,
+    when given: a hang-up reaches the shell too); returns its exit status."""
     nested_guard()
+    run = run or (lambda command, env: subprocess.call(command, env=env))
     try:
-        return subprocess.call(shell_command(), env=child_environ(variables))
+        return run(shell_command(), child_environ(variables))
     except OSError as exc:
         raise UsageError(f"cannot run {shell_command()[0]!r}: {exc.strerror}",
                          fix="set SHELL to an installed shell") from None

@@ -314,6 +314,13 @@ def _forget_sessions(world: DemoWorld) -> None:
         print(f"rolecall: demo: could not clear its keyring entries: {exc}", file=sys.stderr)
 
 
+def _abandon(world: DemoWorld) -> None:
+    """The last resort's cleanup (the board could not end by itself): the sandbox's
+    keyring entries, then its files."""
+    _forget_sessions(world)
+    shutil.rmtree(world.root, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def demo_world() -> Iterator[DemoWorld]:
     """A seeded moto server, files in a temp dir and os.environ pointing at both.
@@ -393,9 +400,10 @@ def run_demo() -> int:
             command_shim(world)
             from tui.board.app import run_app  # Textual, once the world is up
 
-            status = run_app(hints=hints(world))
-        print(f"rolecall: demo over; its sandbox, files and sessions are gone "
-              f"(MFA codes were: {MFA_CODE_HINT})", file=sys.stderr)
+            status = run_app(hints=hints(world), cleanups=[lambda: _abandon(world)])
+        with contextlib.suppress(OSError):  # the terminal may have gone: it ended the board
+            print(f"rolecall: demo over; its sandbox, files and sessions are gone "
+                  f"(MFA codes were: {MFA_CODE_HINT})", file=sys.stderr)
         return status
     finally:
         for signum, handler in previous.items():
