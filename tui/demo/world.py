@@ -34,6 +34,8 @@ from pathlib import Path
 
 from profiles.errors import RolecallError, UsageError
 from tui.board.hints import Hints
+from tui.demo import store
+from tui.demo.store import Store
 
 REGION = "us-east-1"
 MANAGEMENT = "111122223333"  # the organisation's management account
@@ -71,6 +73,7 @@ class DemoWorld:
     mfa_serial: str = ""
     external_id: str = EXTERNAL_ID
     seed_seconds: float = 0.0
+    store: Store = field(default_factory=lambda: Store("the keyring rolecall finds"))
 
     @property
     def config(self) -> Path:
@@ -95,6 +98,7 @@ class DemoWorld:
             "AWS_SHARED_CREDENTIALS_FILE": str(self.credentials),
             "ROLECALL_CONFIG": str(self.catalog),
             "ROLECALL_STATE_DIR": str(self.state),
+            "ROLECALL_RUNTIME_DIR": str(self.root / "run"),  # the endpoint's files: ours
             "ROLECALL_KEYRING_SERVICE": self.service,
             "AWS_ENDPOINT_URL": self.url,
             "AWS_DEFAULT_REGION": REGION,
@@ -316,8 +320,9 @@ def _forget_sessions(world: DemoWorld) -> None:
 
 def _abandon(world: DemoWorld) -> None:
     """The last resort's cleanup (the board could not end by itself): the sandbox's
-    keyring entries, then its files."""
+    keyring entries, what keeps them, then its files."""
     _forget_sessions(world)
+    world.store.stop()
     shutil.rmtree(world.root, ignore_errors=True)
 
 
@@ -330,28 +335,32 @@ def demo_world() -> Iterator[DemoWorld]:
     from moto.server import ThreadedMotoServer  # an optional extra (rolecall[demo])
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
     root = Path(tempfile.mkdtemp(prefix="rolecall-demo-"))
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     try:
-        world = DemoWorld(root=root, url=url, service=f"rolecall-demo-{secrets.token_hex(4)}")
+        world = DemoWorld(root=root, url="", service=f"rolecall-demo-{secrets.token_hex(4)}")
         removed = ENV_REMOVED + tuple(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))
         with _environ(world.env, removed):  # seeding, too, must not see the user's profiles
+            world.store = store.bring_own(root)  # before any thread: it may start daemons
             try:
+                server.start()
+                host, port = server.get_host_and_port()
+                world.url = f"http://{host}:{port}"
+                os.environ.update(world.env)
                 started = time.perf_counter()
-                _moto_api(url, "/moto-api/reset")
-                _moto_api(url, f"/moto-api/seed?a={SEED}")
+                _moto_api(world.url, "/moto-api/reset")
+                _moto_api(world.url, f"/moto-api/seed?a={SEED}")
                 write_files(world, seed(world))
                 world.seed_seconds = time.perf_counter() - started
                 yield world
             finally:
                 _forget_sessions(world)
+                world.store.stop()
     finally:
-        with contextlib.suppress(OSError):
-            _moto_api(url, "/moto-api/reset")
-        server.stop()
+        if world.url:
+            with contextlib.suppress(OSError):
+                _moto_api(world.url, "/moto-api/reset")
+            server.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -396,7 +405,8 @@ def run_demo() -> int:
     try:
         with demo_world() as world:
             print(f"rolecall: demo sandbox at {world.url}, files in {world.root} "
-                  f"(MFA codes: {MFA_CODE_HINT})", file=sys.stderr)
+                  f"(MFA codes: {MFA_CODE_HINT}); sessions in {world.store.where}",
+                  file=sys.stderr)
             command_shim(world)
             from tui.board.app import run_app  # Textual, once the world is up
 
