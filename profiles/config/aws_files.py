@@ -24,6 +24,9 @@ from profiles.errors import ConfigError
 
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a fifo"),
           (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+# POSIX-only flags where the platform has them (Windows has none of these three)
+_READ = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+         | getattr(os, "O_NOCTTY", 0))
 
 
 def _kind(mode: int) -> str:
@@ -54,7 +57,7 @@ def read_bytes(path: Path) -> bytes | None:
         raise ConfigError(f"{path} is {_kind(st.st_mode)}, not a file",
                           fix="point the variable at a regular file, or remove it")
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+        fd = os.open(path, _READ)
     except FileNotFoundError:
         return None
     except OSError as exc:

@@ -29,7 +29,10 @@ NAME = "journal.jsonl"
 ROTATE_AT = 10 * 1024 * 1024
 VIAS = ("cli", "board", "run", "serve", "process")
 RESULTS = ("ok", "denied", "error")
-_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+# POSIX-only flags where the platform has them (Windows has none of them)
+_POSIX = (getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+          | getattr(os, "O_CLOEXEC", 0))
+_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _POSIX
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,7 @@ def record(entry: Entry, state_dir: Path | None = None) -> bool:
 
 def _lines(target: Path) -> Iterator[bytes]:
     with contextlib.suppress(OSError):
-        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(target, os.O_RDONLY | _POSIX)
         with os.fdopen(fd, "rb") as handle:
             if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 yield from handle

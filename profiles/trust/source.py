@@ -28,7 +28,7 @@ def _read(path: Path) -> bytes:
         except (OSError, AttributeError, ValueError) as exc:
             raise PolicyError(f"cannot read standard input: {exc}") from None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise PolicyError(f"{shown(path)}: no such file") from None
     except OSError as exc:

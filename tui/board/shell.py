@@ -20,8 +20,10 @@ def nested_guard(environ: Mapping[str, str] | None = None) -> None:
 
 
 def shell_command(environ: Mapping[str, str] | None = None) -> list[str]:
+    """$SHELL, else %COMSPEC% on Windows, else /bin/sh."""
     env = os.environ if environ is None else environ
-    return [env.get("SHELL") or "/bin/sh"]
+    windows = env.get("COMSPEC") if os.name == "nt" else None
+    return [env.get("SHELL") or windows or "/bin/sh"]
 
 
 def run_shell(variables: dict[str, str],
