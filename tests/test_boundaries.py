@@ -73,15 +73,19 @@ def test_the_hot_path_modules_import_only_the_standard_library_and_jeepney():
     own = {f"{node.module}.{alias.name}" for node in ast.walk(ast.parse(fastpath.read_text()))
            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("profiles")
            for alias in node.names}
-    # Its modules of ours: the dirs' rule, the expiry's arithmetic and the state-files
-    # door (and the error the door raises), each standard library only.
+    # Its modules of ours: the dirs' rule, the expiry's arithmetic, the state-files door
+    # (and the error the door raises) and the kernel keyring's reader, each standard
+    # library only.
     assert own <= {"profiles.xdg", "profiles.countdown.epoch", "profiles.doors.statefiles",
-                   "profiles.errors.ConfigError"}
+                   "profiles.errors.ConfigError", "profiles.sessions.kernel_keyring.KernelKeyring"}
     for module in ("xdg.py", "countdown.py", "doors/statefiles.py", "doors/__init__.py",
                    "errors.py"):
         found = imports(ROOT / "profiles" / module)
         assert top(found) - allowed <= {"profiles"}, module
         assert {m for m in found if m.startswith("profiles")} <= {"profiles.errors"}, module
+    kernel = imports(ROOT / "profiles" / "sessions" / "kernel_keyring.py")
+    assert {m for m in kernel if m.split(".")[0] not in STDLIB} <= {
+        "profiles.sessions.fastpath", "profiles.countdown"}  # its expiry arithmetic
     own = {"profiles.sessions", "profiles.sessions.fastpath", "profiles.output",
            "profiles.output.environment", "tui.cli.child", "tui.cli.fast", "profiles.doors",
            "profiles.doors.children", "profiles.doors.terminal", "tui.cli.shell_prompt",

@@ -15,6 +15,7 @@ import secretstorage
 from profiles.model import Credentials, Session
 from profiles.sessions.cache import SessionCache
 from tests.helpers import chain_config, environ
+from tests.keyctl_launch import BLOCKED_PRELUDE, command
 
 NO_BUS = "unix:path=/nonexistent/rolecall-test-bus"
 
@@ -76,20 +77,28 @@ SELECT = ("from profiles.sessions.keyring_store import select_backend; b, w = se
           "print(type(b).__module__ + '.' + type(b).__name__ if b else None); print(w)")
 
 
-def select(world, tmp_path, **env: str) -> list[str]:
+def select(world, tmp_path, blocked: bool = False, **env: str) -> list[str]:
+    """What select_backend finds with no D-Bus session (and, ``blocked``, the keyring
+    system calls refused, as in a container)."""
     base = environ(world, DBUS_SESSION_BUS_ADDRESS=NO_BUS, XDG_CONFIG_HOME=str(tmp_path / "cfg"),
                    **env)
-    out = subprocess.run([sys.executable, "-c", SELECT], capture_output=True, text=True,
+    code = (BLOCKED_PRELUDE if blocked else "") + SELECT
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=base, timeout=60, stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stderr
     return out.stdout.splitlines()
 
 
 def test_select_backend_refuses_an_insecure_fallback(world, tmp_path):
-    backend, warning, fix = select(world, tmp_path)
+    """No Secret Service, no kernel keyring: memory, never keyring's plaintext or fail
+    backends; with the kernel keyring, that."""
+    backend, warning, fix = select(world, tmp_path, blocked=True)
     assert backend == "None"
-    assert "no secure keyring backend" in warning and "keyring.backends.fail" in warning
-    assert fix.startswith("  fix: ") and "gnome-keyring" in fix and "PYTHON_KEYRING_BACKEND" in fix
+    assert "sessions are kept in memory" in warning and "D-Bus session" in warning
+    assert fix.startswith("  fix: ") and "keyctl" in fix and "DBUS_SESSION_BUS_ADDRESS" in fix
+    backend, warning, _fix = select(world, tmp_path)
+    assert backend == "profiles.sessions.kernel_keyring.KernelKeyring"
+    assert "kernel keyring" in warning
 
 
 def test_select_backend_honours_explicit_configuration(world, tmp_path):
@@ -105,12 +114,17 @@ def test_select_backend_honours_explicit_configuration(world, tmp_path):
 
 def test_cli_without_secure_backend_warns_once_and_writes_nothing(world, tmp_path):
     chain_config(world)
-    env = {"DBUS_SESSION_BUS_ADDRESS": NO_BUS, "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
-    out = world.run("assume", "hop3", "--json", env=env)
+    env = environ(world, DBUS_SESSION_BUS_ADDRESS=NO_BUS, XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+
+    def run(*args: str):
+        return subprocess.run(command("blocked", *args), capture_output=True, text=True,
+                              env=env, cwd=world.home, timeout=60, stdin=subprocess.DEVNULL)
+
+    out = run("assume", "hop3", "--json")
     assert out.returncode == 0, out.stderr
-    assert out.stderr.count("no secure keyring backend") == 1, out.stderr
-    assert len(out.stderr.splitlines()) == 2 and "  fix: start and unlock" in out.stderr
+    assert out.stderr.count("sessions are kept in memory") == 1, out.stderr
+    assert len(out.stderr.splitlines()) == 2 and "  fix: allow the add_key" in out.stderr
     assert not (world.state / "sessions.json").exists()
     assert stored_keys(world.service) == []
-    again = json.loads(world.run("assume", "hop3", "--json", env=env).stdout)
+    again = json.loads(run("assume", "hop3", "--json").stdout)
     assert again["cached"] is False  # nothing survived the first process

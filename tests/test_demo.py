@@ -302,7 +302,7 @@ def test_run_demo_opens_the_app_inside_the_world(operator_home, monkeypatch):
     seen: dict[str, str] = {}
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no venv on it, as with .venv/bin/rolecall
 
-    def run_app(hints=None) -> int:
+    def run_app(hints=None, cleanups=()) -> int:
         seen.update(os.environ)
         assert rolecall("list").returncode == 0
         shim = shutil.which("rolecall")
@@ -325,7 +325,7 @@ def test_run_demo_opens_the_app_inside_the_world(operator_home, monkeypatch):
 def test_sigterm_during_the_demo_still_cleans_up(operator_home):
     script = textwrap.dedent("""
         import os, sys, time, types
-        def run_app(hints=None):
+        def run_app(hints=None, cleanups=()):
             print(os.environ["ROLECALL_CONFIG"], flush=True)
             time.sleep(60)
             return 0

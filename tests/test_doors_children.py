@@ -59,6 +59,8 @@ ALLOWED = {
     ("profiles/sessions/names.py", "git_sha"),  # {git_sha} in session names
     ("profiles/estate/browser.py", "open_url"),  # the browser (console, SSO)
     ("tui/demo/screenshots.py", "to_png"),  # the screenshots script's converter
+    ("tui/board/lifeline.py", "run_child"),  # the board's subshell, known to the lifeline
+    ("tui/demo/store.py", "private_secret_service"),  # the demo's D-Bus and keyring daemons
     ("profiles/registries/git.py", "fetch"),  # git fetch of a team's registry
     ("profiles/registries/git.py", "local"),  # git reading its local copy (no network)
     ("profiles/registries/sync.py", "start_due"),  # the day's registry sync, in the background

@@ -21,6 +21,7 @@ from profiles.sessions import fastpath
 from profiles.sessions.cache import INDEX_VERSION, SessionCache
 from profiles.sessions.secret_service import SCHEMA, SCHEMA_KEY
 from tests.helpers import chain_config, environ, ok_json, process_creds
+from tests.keyctl_launch import BLOCKED_PRELUDE, command
 
 EXAMPLES = int(os.environ.get("ROLECALL_PROPERTY_EXAMPLES", "60"))
 SETTINGS = settings(max_examples=max(10, EXAMPLES // 3), deadline=None,
@@ -227,24 +228,25 @@ print(json.dumps(notes))
 """
 
 
-def test_memory_only_notice_once_per_process_with_its_fix(world, tmp_path):
+def test_memory_only_notice_once_with_its_fix(world, tmp_path):
     chain_config(world)
     env = environ(world, DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp_path}/no-bus",
                   XDG_CONFIG_HOME=str(tmp_path / "cfg"))
-    out = subprocess.run([sys.executable, "-c", NOTICE], capture_output=True, text=True,
-                         env=env, cwd=world.home, timeout=120)
+    out = subprocess.run([sys.executable, "-c", BLOCKED_PRELUDE + NOTICE], capture_output=True,
+                         text=True, env=env, cwd=world.home, timeout=120)
     assert out.returncode == 0, out.stderr
     notes = json.loads(out.stdout)
     flat = [n for per in notes for n in per]
     assert len(flat) == 1 and notes[0] == flat, notes
-    assert "no secure keyring backend" in flat[0]
-    assert "\n  fix: start and unlock a Secret Service" in flat[0]
-    result = world.run("assume", "hop1", env={k: env[k] for k in (
-        "DBUS_SESSION_BUS_ADDRESS", "XDG_CONFIG_HOME")})
+    assert "sessions are kept in memory" in flat[0]
+    assert "\n  fix: allow the add_key and keyctl system calls" in flat[0]
+    (world.state / "notices.json").unlink()  # given: the next process would not repeat it
+    result = subprocess.run(command("blocked", "assume", "hop1"), capture_output=True,
+                            text=True, env=env, cwd=world.home, timeout=120)
     assert result.returncode == 0
     lines = result.stderr.splitlines()
-    assert lines[0].startswith("rolecall: note: no secure keyring backend")
-    assert lines[1].startswith("  fix: ") and "gnome-keyring" in lines[1]
+    assert lines[0].startswith("rolecall: note: sessions are kept in memory")
+    assert lines[1].startswith("  fix: ") and "DBUS_SESSION_BUS_ADDRESS" in lines[1]
 
 
 def test_the_fast_path_reads_the_recorded_item_and_serves_only_its_own(world):

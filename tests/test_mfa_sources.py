@@ -9,6 +9,7 @@ import os
 import re
 import select
 import stat
+import subprocess
 import time
 from pathlib import Path
 
@@ -130,6 +131,12 @@ def test_a_silent_command_is_stopped_with_its_children(tmp_path):
         mfa.run(command, "ROLECALL_MFA_PROMPT", MFA_SERIAL, "m1", timeout=0.5)
     assert time.monotonic() - began < 10  # the sleeping child held the pipe: killed too
     child = int(pids.read_text())
+    if not hasattr(os, "pidfd_open"):  # a feature test: POSIX, polling kill(pid, 0)
+        deadline = time.monotonic() + 10  # a bound, not a wait for timing
+        while _running(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(child)
+        return
     try:  # a pidfd is readable once the process has ended (SIGKILL lands asynchronously)
         handle = os.pidfd_open(child)
     except ProcessLookupError:
@@ -139,6 +146,13 @@ def test_a_silent_command_is_stopped_with_its_children(tmp_path):
         assert ended, (Path("/proc") / str(child) / "stat").read_text()
     finally:
         os.close(handle)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie (``ps``, POSIX)."""
+    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True,
+                           text=True).stdout.strip()
+    return bool(state) and not state.startswith("Z")
 
 
 @settings(max_examples=EXAMPLES * 3, deadline=None)

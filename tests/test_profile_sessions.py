@@ -153,6 +153,7 @@ def test_reuse_happens_exactly_when_every_explicit_option_matches(world, asks):
     sts._local.__dict__.clear()
 
 
+@pytest.mark.secret_service
 @pytest.mark.parametrize("edit", ["region", "comment"])
 def test_a_warm_hit_restamps_only_its_own_entry(world, edit):
     twins(world)

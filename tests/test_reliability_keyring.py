@@ -5,12 +5,15 @@ and keyring out of step both ways, a corrupted index."""
 from __future__ import annotations
 
 import json
+import subprocess
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import World
+from tests.helpers import environ
+from tests.keyctl_launch import command as launched
 from tests.sandbox import start_secret_service
 
 
@@ -58,16 +61,22 @@ def _index(world: World) -> dict:
     return json.loads((world.state / "sessions.json").read_text())["sessions"]
 
 
-def test_no_daemon_keeps_sessions_in_memory_and_says_so(world):
+def test_no_daemon_and_no_kernel_keyring_keeps_sessions_in_memory_and_says_so(world):
+    """A gone D-Bus and the keyring system calls refused (a container): memory only."""
     _role_world(world)
-    no_bus = {"DBUS_SESSION_BUS_ADDRESS": f"unix:path={world.home}/no-such-bus"}
-    result = world.run("assume", "hop", env=no_bus)
+    env = environ(world, DBUS_SESSION_BUS_ADDRESS=f"unix:path={world.home}/no-such-bus")
+
+    def run(*args: str):
+        return subprocess.run(launched("blocked", *args), capture_output=True, text=True,
+                              env=env, cwd=world.home, timeout=60, stdin=subprocess.DEVNULL)
+
+    result = run("assume", "hop")
     assert result.returncode == 0, result.stderr
-    assert "no secure keyring backend" in result.stderr
-    assert result.stderr.count("no secure keyring backend") == 1
-    secret, token = _secrets(world, env=no_bus)
-    assert _on_disk(world, (secret, token)) == []
-    assert world.run("sessions", "--json", env=no_bus).stdout.strip() == "[]"
+    assert result.stderr.count("sessions are kept in memory") == 1, result.stderr
+    assert "the D-Bus session does not answer" in result.stderr
+    data = json.loads(run("process", "hop").stdout)
+    assert _on_disk(world, (data["SecretAccessKey"], data["SessionToken"])) == []
+    assert run("sessions", "--json").stdout.strip() == "[]"
 
 
 def test_locked_keyring_is_explained(world, tmp_path):

@@ -20,7 +20,7 @@ import stat
 
 from profiles.errors import ConfigError, FileWriteError
 
-_NONBLOCK = os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 READ = os.O_RDONLY
 APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT
@@ -185,7 +185,8 @@ def write_private(path: str | os.PathLike, data: bytes, durable: bool = True) ->
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory or ".")
     try:
         with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
+            if hasattr(os, "fchmod"):  # not on Windows (mkstemp made it 0600 already)
+                os.fchmod(handle.fileno(), 0o600)
             handle.write(data)
             handle.flush()
             if durable:

@@ -25,7 +25,9 @@ from profiles import paths
 from profiles.doors import statefiles
 from profiles.errors import FileWriteError, KeyringError, RolecallError, UsageError
 from profiles.model import parse_iso
-from profiles.sessions.fastpath import SECRET_SERVICE
+from profiles.sessions.fastpath import KERNEL, SECRET_SERVICE
+
+NO_FIX = "start a Secret Service"
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,63}", re.ASCII)
 KEY_ID = re.compile(r"AKIA[A-Z0-9]{12,124}", re.ASCII)  # an IAM user's long-lived key
@@ -126,11 +128,19 @@ class KeyStore:
         return self.state_dir / INDEX
 
     def _secure(self) -> None:
+        """Refuse unless the keyring keeps keys for good: never memory, a file, or the
+        kernel keyring (it forgets them when the login ends; the keys would be lost)."""
         if self.secrets.backend is None:
             from profiles.sessions.keyring_store import NO_KEYRING_FIX  # lazy: as above
 
             raise KeyringError("no secure keyring: long-lived keys are never kept in memory "
                                "or in a file", fix=NO_KEYRING_FIX)
+        if self.secrets.backend_name == KERNEL:
+            from profiles.sessions.backends import secret_service_missing  # lazy: as above
+
+            why, fix = secret_service_missing() or ("a Secret Service is missing", NO_FIX)
+            raise KeyringError("long-lived keys need a keyring that outlasts the login; the "
+                               f"kernel keyring, used since {why}, forgets them", fix=fix)
 
     # -- the index ------------------------------------------------------------------------
 

@@ -177,8 +177,9 @@ class TokenStore:
         return Token.from_json(self._read(f"token:{name}"), "keyring")
 
     def put_token(self, session: SsoSession, token: Token) -> None:
-        self.secrets.set_many({f"token:{session.name}": (
-            json.dumps(token.to_json(replace(session, legacy=False))),
+        key = f"token:{session.name}"  # the payload names its key: rolecall's item
+        self.secrets.set_many({key: (
+            json.dumps({**token.to_json(replace(session, legacy=False)), "Key": key}),
             f"rolecall IAM Identity Center token: {session.name}")})
 
     def registration(self, name: str, kind: str = "device") -> Registration | None:
@@ -189,8 +190,9 @@ class TokenStore:
     def put_registration(self, name: str, registration: Registration,
                          kind: str = "device") -> None:
         what = "client" if kind == "device" else "browser sign-in client"
-        self.secrets.set_many({f"{CLIENT_KEYS[kind]}:{name}": (
-            json.dumps(registration.to_json()),
+        key = f"{CLIENT_KEYS[kind]}:{name}"  # the payload names its key: rolecall's item
+        self.secrets.set_many({key: (
+            json.dumps({**registration.to_json(), "Key": key}),
             f"rolecall IAM Identity Center {what}: {name}")})
 
     def drop_registration(self, name: str, kind: str) -> None:

@@ -123,7 +123,7 @@ def fetch(repo: Path, url: str, ref: str | None, *, interactive: bool = False,
 
 def _kill(proc: subprocess.Popen, group: bool) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        if group:
+        if group and hasattr(os, "killpg"):  # a feature test: POSIX's process groups
             os.killpg(proc.pid, signal.SIGKILL)
         else:
             proc.kill()

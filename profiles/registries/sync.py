@@ -13,7 +13,6 @@ worker; neither ever waits for a remote.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import stat
 import subprocess
@@ -140,8 +139,15 @@ def due(registries: dict[str, Registry], statuses: dict[str, dict], now: float) 
 
 def _lock(state_dir: Path | None) -> int | None:
     """The on-use sync's lock, held (an open descriptor), or None when a sync holds it."""
+    try:
+        # lazy: flock is POSIX's (a feature test): without it no sync runs on use, and
+        # `rolecall registry sync` still does
+        import fcntl
+    except ImportError:
+        return None
     folder = paths.ensure_private_dir(copies.root(state_dir))
-    flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW
+    flags = (os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+             | getattr(os, "O_NOFOLLOW", 0))
     try:
         fd = os.open(folder / "sync.lock", flags, 0o600)
     except OSError:

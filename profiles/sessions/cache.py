@@ -17,7 +17,7 @@ from profiles import paths
 from profiles.doors import statefiles
 from profiles.errors import FileWriteError
 from profiles.model import Credentials, Session
-from profiles.sessions.fastpath import SECRET_SERVICE
+from profiles.sessions.fastpath import KERNEL, SECRET_SERVICE
 from profiles.sessions.keyring_store import KeyringStore
 
 INDEX_NAME = "sessions.json"
@@ -144,14 +144,25 @@ class SessionCache:
         self._skew = value  # saved with the next put
 
     def sessions(self, index: dict | None = None) -> list[Session]:
-        """Every indexed session (no secrets loaded)."""
+        """Every indexed session (no secrets loaded), but those the kernel keyring held
+        for a login that has ended, or for another login (this one cannot read them)."""
         out = []
         for key, entry in (index or self.read_index())["sessions"].items():
+            if entry.get("backend") == KERNEL and not self._in_kernel(key):
+                continue
             try:
                 out.append(Session.from_index(key, entry))
             except (KeyError, TypeError, ValueError):
                 continue
         return out
+
+    def _in_kernel(self, key: str) -> bool:
+        from profiles.sessions import kernel_keyring  # lazy: ctypes only for its entries
+
+        try:
+            return kernel_keyring.find(self.service, key) is not None
+        except OSError:  # no kernel keyring here at all: nothing of it is usable
+            return False
 
     def indexed(self, key: str, index: dict) -> Session | None:
         """The indexed session ``key`` of ``index`` (no secrets), or None."""

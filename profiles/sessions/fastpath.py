@@ -1,7 +1,8 @@
 """The credential_process hot path: a cached session found through the index alone.
 
-Imports only the standard library and jeepney (or, off the Secret Service, one of
-keyring's own backends from a fixed table: never a module the index names): no botocore,
+Imports only the standard library and jeepney (or rolecall's kernel keyring reader,
+ctypes only; or one of keyring's own backends from a fixed table: never a module the
+index names): no botocore,
 no boto3, no Textual, no platformdirs (``profiles.xdg`` finds the dirs), no config
 parsing. A session is served only if the config files are unchanged since it was cached
 (``stamp``) and, by the local clock (the caller's: a measured skew never counts), more
@@ -99,6 +100,7 @@ def stamp(config_file: str | None = None, catalog_file: str | None = None,
 
 
 SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
+KERNEL = "profiles.sessions.kernel_keyring.KernelKeyring"  # the login's kernel keyring
 SCHEMA_KEY, SCHEMA = "xdg:schema", "io.rolecall.Session"  # as secret_service.py marks items
 # The secure keyring backends whose items the fast path may read, by the name the index
 # records; anything else (a name edited into the index included) takes the full path.
@@ -155,6 +157,10 @@ def read_secret(backend: str, service: str, key: str, item: str | None = None) -
     fast path knows; None otherwise (the full path resolves the backend itself)."""
     if backend == SECRET_SERVICE:
         return _secret_service_get(service, key, item)
+    if backend == KERNEL:  # standard library only (ctypes), as this module
+        from profiles.sessions.kernel_keyring import KernelKeyring
+
+        return KernelKeyring().get_password(service, key)
     known = _BACKENDS.get(backend)
     if known is None:
         return None

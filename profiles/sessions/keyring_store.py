@@ -2,77 +2,43 @@
 
 On the Secret Service (gnome-keyring, KeePassXC) every item is rolecall's own
 (:mod:`profiles.sessions.secret_service`): nothing else stored under the same service
-name is ever read, replaced or deleted. Other backends are keyring's, one call per key.
-With no secure backend, secrets live in this process's memory only, and the store says
-so once per process, with how to get a keyring.
+name is ever read, replaced or deleted. Any other backend (the macOS Keychain, the
+Windows Credential Locker, the kernel keyring) offers only get, set and delete by
+service and name: there an item is rolecall's when its payload names the key it is
+stored under, and nothing else is ever deleted. Which backend, and the notice when it
+is not a desktop keyring, is :mod:`profiles.sessions.backends`'s.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-import sys
 import threading
 from collections.abc import Iterator
 
 from profiles.errors import KeyringError
 from profiles.sessions import secret_service
-from profiles.sessions.fastpath import SECRET_SERVICE, read_secret
+from profiles.sessions.backends import NO_KEYRING_FIX, describe, first_time, select_backend
+from profiles.sessions.fastpath import KERNEL, SECRET_SERVICE, read_secret
 
-_INSECURE_MODULES = ("keyrings.alt", "keyring.backends.fail", "keyring.backends.null")
-NO_KEYRING_FIX = (
-    "start and unlock a Secret Service (gnome-keyring or KeePassXC; on Debian or Ubuntu: "
-    "apt install gnome-keyring), or name a secure backend in PYTHON_KEYRING_BACKEND")
-_given: set[str] = set()  # notices already shown by this process
-_given_lock = threading.Lock()
-
-
-def _describe(backend: object) -> str:
-    return f"{type(backend).__module__}.{type(backend).__name__}"
-
-
+__all__ = ["NO_KEYRING_FIX", "KeyringStore", "owned", "select_backend"]
 # keyring costs about 100 ms to import (secretstorage, in secret_service.py, about 40):
-# each is imported where it is first needed, so a warm hit (read over jeepney) and the
-# read-only commands pay for neither.
+# each is imported where it is first needed, so a warm hit (read over jeepney, or from
+# the kernel keyring) and the read-only commands pay for neither.
 
 
-def _is_secure(backend: object) -> bool:
-    from keyring.backends.chainer import ChainerBackend  # lazy: see above
-
-    if isinstance(backend, ChainerBackend):
-        return bool(backend.backends) and all(_is_secure(b) for b in backend.backends)
-    return not type(backend).__module__.startswith(_INSECURE_MODULES)
-
-
-def select_backend() -> tuple[object | None, str | None]:
-    """The keyring backend to use, or None with the reason (no secure backend found).
-
-    An explicitly configured backend (``PYTHON_KEYRING_BACKEND`` or keyringrc.cfg) is
-    honoured. On Linux the Secret Service is tried directly, skipping keyring's
-    entry-point scan (about 90 ms per command); elsewhere keyring picks.
-    """
-    from keyring.core import load_config, load_env  # lazy: see above
-
-    explicit = load_env() or load_config()
-    if explicit is not None:
-        return explicit, None
-    if sys.platform.startswith("linux"):
-        from keyring.backends.SecretService import Keyring as SecretServiceKeyring  # lazy
-
-        try:
-            if SecretServiceKeyring.priority > 0:
-                return SecretServiceKeyring(), None
-        except Exception:  # noqa: BLE001 - no bus, no daemon, no secretstorage
-            pass
-    import keyring  # lazy: see above
-
-    backend = keyring.get_keyring()
-    if _is_secure(backend):
-        return backend, None
-    return None, (
-        f"no secure keyring backend (found {_describe(backend)}): sessions are kept in "
-        f"memory for this run only\n  fix: {NO_KEYRING_FIX}"
-    )
+def owned(key: str, secret: str | None) -> bool:
+    """Whether ``secret``, stored under ``key``, is rolecall's: a JSON object naming the
+    key (``Key``; long-lived keys name theirs as ``Name``). On a backend without
+    attributes this is what tells rolecall's items from another application's."""
+    if not secret:
+        return False
+    try:
+        data = json.loads(secret)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and key in (data.get("Key"), data.get("Name"))
 
 
 class KeyringStore:
@@ -105,19 +71,14 @@ class KeyringStore:
     @property
     def backend_name(self) -> str:
         backend = self.backend
-        return "memory" if backend is None else _describe(backend)
+        return "memory" if backend is None else describe(backend)
 
     def take_warning(self) -> str | None:
-        """The store's notice if this process has not shown it yet (a board or a server
-        assumes many times; the notice is worth one line)."""
+        """The store's notice if it has not been given yet (by this process, or by any
+        before it with the same state dir): a board, a server and a shell's commands
+        assume many times, and the notice is worth reading once."""
         warning = self.warning
-        if warning is None:
-            return None
-        with _given_lock:
-            if warning in _given:
-                return None
-            _given.add(warning)
-        return warning
+        return warning if warning is not None and first_time(warning) else None
 
     @property
     def secret_service(self) -> bool:
@@ -171,9 +132,10 @@ class KeyringStore:
             self._held = None
 
     def fast_get(self, backend: str | None, key: str, item: str | None = None) -> str | None:
-        """Read rolecall's Secret Service item without resolving a keyring backend (the
-        common case for a warm cache); any doubt returns None and :meth:`get` decides."""
-        if backend != SECRET_SERVICE or self.memory_only or os.environ.get(
+        """Read rolecall's Secret Service or kernel keyring item without resolving a
+        keyring backend (the common case for a warm cache); any doubt returns None and
+        :meth:`get` decides."""
+        if backend not in (SECRET_SERVICE, KERNEL) or self.memory_only or os.environ.get(
                 "PYTHON_KEYRING_BACKEND"):
             return None
         try:
@@ -214,7 +176,9 @@ class KeyringStore:
             raise self.failure("write", exc) from None
 
     def delete(self, keys: list[str]) -> None:
-        """Delete the secrets of ``keys``: on the Secret Service only rolecall's items."""
+        """Delete the secrets of ``keys``, rolecall's items only: on the Secret Service
+        those with its schema, elsewhere those whose payload names the key (an item
+        another application stored under the same service and name stays)."""
         backend = self.backend
         if backend is None:
             for key in keys:
@@ -230,8 +194,9 @@ class KeyringStore:
             from keyring.errors import PasswordDeleteError  # lazy: see above
 
             for key in keys:
-                with contextlib.suppress(PasswordDeleteError):
-                    backend.delete_password(self.service, key)
+                if owned(key, backend.get_password(self.service, key)):
+                    with contextlib.suppress(PasswordDeleteError):
+                        backend.delete_password(self.service, key)
         except Exception as exc:  # noqa: BLE001
             raise self.failure("delete", exc) from None
 
@@ -255,6 +220,19 @@ class KeyringStore:
                 raise self.failure("update", exc) from None
 
     def failure(self, action: str, exc: Exception) -> KeyringError:
+        if self.backend_name == KERNEL:
+            from profiles.sessions.kernel_keyring import QuotaFull  # loaded with the backend
+
+            if isinstance(exc, QuotaFull):
+                return KeyringError(
+                    f"cannot {action} sessions: the kernel keyring's quota for this user is "
+                    "spent", fix="forget sessions you no longer need (rolecall forget "
+                    "--all), or raise the quota: sudo sysctl kernel.keys.maxbytes=1000000")
+            return KeyringError(f"kernel keyring {action} failed: {exc.strerror or exc}"
+                                if isinstance(exc, OSError) else
+                                f"kernel keyring {action} failed: {exc}",
+                                fix="run rolecall from a login session (a shell of this "
+                                "login), or start a Secret Service")
         from keyring.errors import KeyringLocked  # lazy: loaded already with any backend
 
         if isinstance(exc, secret_service.Locked | KeyringLocked):

@@ -114,5 +114,8 @@ def code_in(out: bytes, origin: str, serial: str) -> str:
 def _stop(proc: subprocess.Popen) -> None:
     """Kill the command's whole process group (a shell's children hold its pipes)."""
     with contextlib.suppress(OSError):
-        os.killpg(proc.pid, signal.SIGKILL)
+        if hasattr(os, "killpg"):  # a feature test: Windows has no process groups
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
     proc.communicate()

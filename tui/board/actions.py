@@ -284,7 +284,8 @@ class RoleActions(Jobs):
                       flush=True)
                 if self.rc.hints.shell:
                     print(block(self.rc.hints.shell), flush=True)
-                status = run_shell(variables)
+                lifeline = getattr(self.app, "lifeline", None)
+                status = run_shell(variables, lifeline.run_child if lifeline else None)
         except SuspendNotSupported:
             self.rc.say("this terminal cannot suspend the TUI", title="shell",
                         severity="error")

@@ -10,10 +10,13 @@ user text becomes markup), and notices shown once per process.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
@@ -27,6 +30,7 @@ from profiles.doors.terminal import block, shown
 from profiles.errors import RolecallError, UsageError
 from tui.board.hints import Hints
 from tui.board.jobs import PromptCancelled
+from tui.board.lifeline import Lifeline, tolerant
 from tui.board.screen import BoardScreen
 
 if TYPE_CHECKING:
@@ -70,10 +74,21 @@ class RolecallApp(App[int]):
         self._pending: list[Future] = []
         self._noted: set[str] = set()
         self._heap_frozen = False
+        self.lifeline: Lifeline | None = None  # run_app's: ends the app if its terminal goes
         if workspace is not None:
             workspace.engine.via = "board"  # what the board assumes, the journal says so
             if workspace.engine.mfa_prompt is None:
                 workspace.engine.mfa_prompt = self.prompt_mfa
+
+    def get_driver_class(self) -> type:
+        """Textual's driver for this terminal; on POSIX one whose writes to a terminal
+        that has gone end the board (see :mod:`tui.board.lifeline`)."""
+        driver = super().get_driver_class()
+        try:
+            from textual.drivers.linux_driver import LinuxDriver  # POSIX only
+        except ImportError:
+            return driver
+        return tolerant(driver) if issubclass(driver, LinuxDriver) else driver
 
     def get_default_screen(self) -> Screen:
         return self.board_class()
@@ -166,6 +181,18 @@ class RolecallApp(App[int]):
             self._heap_frozen = True
             self.call_after_refresh(gc.freeze)
 
+    def on_mount(self) -> None:
+        if self.lifeline is not None:
+            self.lifeline.loop = asyncio.get_running_loop()
+
+    def abandon(self) -> None:
+        """The last resort's cleanup, from another thread while the app cannot end by
+        itself: what unmounting would do (stop a run's children, the endpoint)."""
+        board = self.screen_stack[0] if self.screen_stack else None
+        if isinstance(board, BoardScreen):
+            with contextlib.suppress(Exception):
+                board.on_unmount()
+
     def on_unmount(self) -> None:
         if self._heap_frozen:
             gc.unfreeze()  # what this app leaves behind is collectable again
@@ -175,7 +202,20 @@ class RolecallApp(App[int]):
 
 
 def run_app(clock: Callable[[], float] = time.time, workspace: Workspace | None = None,
-            hints: Hints | None = None) -> int:
-    """Open the board; returns the exit status."""
-    status = RolecallApp(clock=clock, workspace=workspace, hints=hints).run()
+            hints: Hints | None = None, cleanups: Iterable[Callable[[], None]] = ()) -> int:
+    """Open the board; returns the exit status. A hang-up of its terminal, SIGHUP or
+    SIGTERM ends it as ``q`` would (128 + the signal's number); ``cleanups`` run if
+    even that cannot end the process (see :mod:`tui.board.lifeline`)."""
+    app = RolecallApp(clock=clock, workspace=workspace, hints=hints)
+    fd = sys.__stdin__.fileno() if sys.__stdin__ is not None else None
+    with Lifeline(lambda code: app.exit(code, return_code=code), fd,
+                  [app.abandon, *cleanups]) as lifeline:
+        app.lifeline = lifeline
+        try:
+            status = app.run()
+        except Exception:  # noqa: BLE001 - a terminal that went away fails the last writes
+            if lifeline.status is None:
+                raise
+    if lifeline.status is not None:
+        return lifeline.status
     return status if isinstance(status, int) else 0

@@ -19,7 +19,12 @@ def cannot_run(what: str, exc: BaseException, fix: str) -> int:
 
 
 def execute(command: list[str], env: dict[str, str]) -> int:
-    """Replace this process with ``command``; returns only when it cannot start."""
+    """Replace this process with ``command``; returns only when it cannot start. Where
+    exec cannot replace a process (Windows has no fork and exec: its exec starts another
+    process and ends this one, losing the status), ``command`` runs as a child instead
+    and its status is returned."""
+    if not hasattr(os, "fork"):
+        return spawn(command, env, repr(command[0]), "check the command name and PATH")
     sys.stdout.flush()
     try:
         os.execvpe(command[0], command, env)
@@ -44,7 +49,8 @@ def spawn(command: list[str], env: dict[str, str], what: str, fix: str) -> int:
     sys.stdout.flush()
     # set before the fork, so no early signal slips through; the child starts with the
     # default dispositions, since exec resets caught signals (an ignored one would stay)
-    saved = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGQUIT)}
+    keys = [s for name in ("SIGINT", "SIGQUIT") if (s := getattr(signal, name, None))]
+    saved = {sig: signal.signal(sig, _ignore) for sig in keys}
     try:
         try:
             child = subprocess.Popen(command, env=env)

@@ -116,3 +116,13 @@ def table(rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> str:
             out.append(pad + cell if i in right else cell if last else cell + pad)
         lines.append("  ".join(out))
     return "\n".join(lines) + "\n"
+
+
+def require(available: bool, command: str, needs: str) -> None:
+    """Refuse ``command`` in one line where the system lacks what it ``needs`` (found
+    by a feature test: Windows has no process groups, signal masks or job control)."""
+    if not available:
+        from profiles.errors import UsageError  # lazy: as above
+
+        raise UsageError(f"{command} cannot run on this system: it needs {needs}, which "
+                         "it lacks", fix="run it on Linux or macOS (on Windows: under WSL)")

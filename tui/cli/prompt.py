@@ -20,16 +20,31 @@ MAX_LINE = 1024
 def mfa_code(serial: str, role: str, *, cancel: int | None = None, intro: str = "") -> str:
     """The MFA code for ``serial``, typed on the controlling terminal; with none, say how
     to pass it. ``cancel``: a file descriptor whose becoming readable ends the wait."""
+    question = f"{intro}MFA code for {shown(serial)} ({shown(role)}): "
     try:
-        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+        fd = os.open("/dev/tty", os.O_RDWR | getattr(os, "O_NOCTTY", 0))
     except OSError:
+        if console := _windows_console():
+            return console(question)
         raise UsageError(f"{role} needs an MFA code for {serial} and there is no terminal "
                          "to ask on", fix="pass --mfa-code 123456") from None
     try:
-        return read_hidden(fd, f"{intro}MFA code for {shown(serial)} ({shown(role)}): ",
-                           cancel)
+        return read_hidden(fd, question, cancel)
     finally:
         os.close(fd)
+
+
+def _windows_console():
+    """Where there is no ``/dev/tty`` but a Windows console (a feature test: msvcrt),
+    getpass, which reads the console itself (never stdin) without echo; else None."""
+    try:
+        import msvcrt  # noqa: F401 - lazy: the feature test
+    except ImportError:
+        return None
+    import getpass  # lazy: only on such a console
+    import sys
+
+    return lambda question: getpass.getpass(question, stream=sys.stderr).strip()
 
 
 def read_hidden(fd: int, prompt: str, cancel: int | None = None) -> str:

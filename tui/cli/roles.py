@@ -142,9 +142,12 @@ def cmd_exec(ns: argparse.Namespace) -> int:
 
 
 def _shell() -> tuple[str, str]:
-    """The user's shell and where it came from: $SHELL, the passwd entry, or /bin/sh."""
+    """The user's shell and where it came from: $SHELL, the passwd entry, %COMSPEC%
+    (Windows), or /bin/sh."""
     if shell := os.environ.get("SHELL"):
         return shell, "$SHELL"
+    if os.name == "nt" and (shell := os.environ.get("COMSPEC")):
+        return shell, "%COMSPEC%"
     try:
         # lazy: the core when a command runs, not when the parser is built
         import pwd

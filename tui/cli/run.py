@@ -11,6 +11,8 @@ stopped and the summary printed.
 from __future__ import annotations
 
 import argparse
+import os
+import select
 import signal
 import sys
 import threading
@@ -20,7 +22,8 @@ from tui.cli import common
 from tui.cli.parser import AFTER_DASHES, Commands
 
 REASONS = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "rolecall got SIGTERM",
-           signal.SIGHUP: "the terminal hung up (SIGHUP)"}
+           **({signal.SIGHUP: "the terminal hung up (SIGHUP)"} if hasattr(signal, "SIGHUP")
+              else {})}
 
 
 def _positive(text: str, what: str) -> int:
@@ -91,6 +94,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
     if not ns.cmd:
         raise UsageError("no command given",
                          fix="rolecall run TARGET ... -- CMD [ARGS ...] (CMD after --)")
+    common.require(hasattr(os, "killpg") and hasattr(select, "poll"), "run",
+                   "POSIX process groups (to stop each target's whole command)")
     parallel = _positive(ns.parallel, "--parallel")
     timeout = _timeout(ns.timeout)
     ws = common.workspace(prompt=False, via="run")

@@ -27,8 +27,10 @@ from tui.cli import common
 from tui.cli.parser import Commands
 from tui.cli.prompt import mfa_code
 
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
-STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# (Windows has neither SIGHUP nor SIGQUIT, nor the signal masks these commands need)
+FORWARDED = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+                  if hasattr(signal, n))
+STOPPING = FORWARDED[:3] if hasattr(signal, "SIGHUP") else FORWARDED[:2]
 SI_KERNEL = 0x80  # si_code of a signal the kernel sent: the terminal's keys, a hangup
 CREDENTIAL_KEYS = ("aws_access_key_id", "role_arn", "credential_process", "sso_session",
                    "sso_start_url", "web_identity_token_file")
@@ -111,6 +113,8 @@ def exec_server(ns: argparse.Namespace) -> int:
     if not ns.cmd:
         raise UsageError("no command given",
                          fix="rolecall exec --server ROLE [OPTIONS] -- CMD [ARGS...]")
+    common.require(hasattr(signal, "pthread_sigmask"), "exec --server",
+                   "POSIX signal masks (to forward signals to CMD)")
     ws = common.workspace(via="serve")
     options = _options(ns)
     result = ws.assume(ns.role, min_left=MIN_LEFT, mfa_code=common.mfa_codes(ns.mfa_code),
@@ -149,16 +153,21 @@ def supervise(command: list[str], env: dict[str, str], mask: set) -> int:
         return cannot_run(repr(command[0]), exc, "check the command name, PATH and the "
                           "file's execute permission")
     watched = {*FORWARDED, signal.SIGCHLD}
+    timed = getattr(signal, "sigtimedwait", None)  # not on macOS: sigwait, no sender known
     while True:
-        info = signal.sigtimedwait(watched, 5)  # SIGCHLD wakes it; 5 s is only a backstop
+        if timed is not None:
+            info = timed(watched, 5)  # SIGCHLD wakes it; 5 s is only a backstop
+            signo, sender = (info.si_signo, info.si_code) if info else (None, None)
+        else:  # only SIGTERM is surely not the terminal's (that reached CMD already)
+            signo, sender = signal.sigwait(watched), SI_KERNEL
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             code = os.waitstatus_to_exitcode(status)
             return 128 - code if code < 0 else code
-        if info is not None and info.si_signo != signal.SIGCHLD and (
-                info.si_code != SI_KERNEL or info.si_signo == signal.SIGTERM):
+        if signo is not None and signo != signal.SIGCHLD and (
+                sender != SI_KERNEL or signo == signal.SIGTERM):
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, info.si_signo)
+                os.kill(pid, signo)
 
 
 def env_server(ns: argparse.Namespace) -> int:
@@ -192,6 +201,8 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     from profiles.ops import endpoint_file
     from profiles.ops.renewal import MfaDesk, Renewer
 
+    common.require(hasattr(signal, "pthread_sigmask"), "serve",
+                   "POSIX signal masks (to stop cleanly on Ctrl-C or SIGTERM)")
     port = endpoint_file.check_port(ns.port) if ns.port is not None else None
     ws = common.workspace(prompt=False, via="serve")
     desk = MfaDesk(TerminalPrompt("\r\nrolecall serve: "),

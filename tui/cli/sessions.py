@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from types import SimpleNamespace
 
 from profiles.doors.terminal import shown
 from profiles.errors import UsageError
@@ -28,7 +29,12 @@ def cmd_sessions(ns: argparse.Namespace) -> int:
                      for s in sessions])
         return 0
     if not sessions:
-        print("no cached sessions")
+        # with no keyring, each command's sessions die with it: say so, not just "none"
+        print("no cached sessions" if cache.backend is not None else
+              "no cached sessions: with no keyring here, each rolecall command keeps its "
+              "sessions in memory for its own run only")
+        if warning := cache.take_warning():
+            common.notes(SimpleNamespace(notes=[warning]))
         return 0
     rows = [("ROLE", "EXPIRES", "LEFT", "ARN")]
     rows += [(s.role, iso(s.expires_at), common.left(s.seconds_left(now)),

@@ -34,6 +34,8 @@ from pathlib import Path
 from profiles.doors.terminal import shown
 from profiles.errors import RolecallError, UsageError
 from tui.board.hints import Hints
+from tui.demo import store
+from tui.demo.store import Store
 from tui.demo.trail import Event, Trail
 
 REGION = "us-east-1"
@@ -72,6 +74,7 @@ class DemoWorld:
     mfa_serial: str = ""
     external_id: str = EXTERNAL_ID
     seed_seconds: float = 0.0
+    store: Store = field(default_factory=lambda: Store("the keyring rolecall finds"))
 
     @property
     def config(self) -> Path:
@@ -96,6 +99,7 @@ class DemoWorld:
             "AWS_SHARED_CREDENTIALS_FILE": str(self.credentials),
             "ROLECALL_CONFIG": str(self.catalog),
             "ROLECALL_STATE_DIR": str(self.state),
+            "ROLECALL_RUNTIME_DIR": str(self.root / "run"),  # the endpoint's files: ours
             "ROLECALL_KEYRING_SERVICE": self.service,
             "AWS_ENDPOINT_URL": self.url,
             "AWS_DEFAULT_REGION": REGION,
@@ -318,6 +322,14 @@ def _forget_sessions(world: DemoWorld) -> None:
               file=sys.stderr)
 
 
+def _abandon(world: DemoWorld) -> None:
+    """The last resort's cleanup (the board could not end by itself): the sandbox's
+    keyring entries, what keeps them, then its files."""
+    _forget_sessions(world)
+    world.store.stop()
+    shutil.rmtree(world.root, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def demo_world() -> Iterator[DemoWorld]:
     """A seeded moto server, files in a temp dir and os.environ pointing at both.
@@ -327,30 +339,31 @@ def demo_world() -> Iterator[DemoWorld]:
     from tui.demo.sandbox import Server  # moto: an optional extra (rolecall[demo])
 
     root = Path(tempfile.mkdtemp(prefix="rolecall-demo-"))
+    world = DemoWorld(root=root, url="", service=f"rolecall-demo-{secrets.token_hex(4)}")
+    server = None
     try:
-        server = Server(root / "sandbox.log")  # its logs: never on the terminal
-    except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
-        raise
-    url = server.url
-    try:
-        world = DemoWorld(root=root, url=url, service=f"rolecall-demo-{secrets.token_hex(4)}")
         removed = ENV_REMOVED + tuple(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))
         with _environ(world.env, removed):  # seeding, too, must not see the user's profiles
+            world.store = store.bring_own(root)  # before any thread: it may start daemons
             try:
+                server = Server(root / "sandbox.log")  # its logs: never on the terminal
+                world.url = server.url
+                os.environ.update(world.env)
                 started = time.perf_counter()
-                _moto_api(url, "/moto-api/reset")
-                _moto_api(url, f"/moto-api/seed?a={SEED}")
+                _moto_api(world.url, "/moto-api/reset")
+                _moto_api(world.url, f"/moto-api/seed?a={SEED}")
                 write_files(world, seed(world))
                 strangers(server.trail, world)
                 world.seed_seconds = time.perf_counter() - started
                 yield world
             finally:
                 _forget_sessions(world)
+                world.store.stop()
     finally:
-        with contextlib.suppress(OSError):
-            _moto_api(url, "/moto-api/reset")
-        server.stop()
+        if server is not None:
+            with contextlib.suppress(OSError):
+                _moto_api(world.url, "/moto-api/reset")
+            server.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -412,13 +425,15 @@ def run_demo() -> int:
     try:
         with demo_world() as world:
             print(f"rolecall: demo sandbox at {shown(world.url)}, files in {shown(world.root)} "
-                  f"(MFA codes: {MFA_CODE_HINT})", file=sys.stderr)
+                  f"(MFA codes: {MFA_CODE_HINT}); sessions in {shown(world.store.where)}",
+                  file=sys.stderr)
             command_shim(world)
             from tui.board.app import run_app  # Textual, once the world is up
 
-            status = run_app(hints=hints(world))
-        print(f"rolecall: demo over; its sandbox, files and sessions are gone "
-              f"(MFA codes were: {MFA_CODE_HINT})", file=sys.stderr)
+            status = run_app(hints=hints(world), cleanups=[lambda: _abandon(world)])
+        with contextlib.suppress(OSError):  # the terminal may have gone: it ended the board
+            print(f"rolecall: demo over; its sandbox, files and sessions are gone "
+                  f"(MFA codes were: {MFA_CODE_HINT})", file=sys.stderr)
         return status
     finally:
         for signum, handler in previous.items():
