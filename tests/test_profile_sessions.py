@@ -67,6 +67,8 @@ def test_two_profiles_with_one_role_arn_have_their_own_sessions(world):
     assert ok_json(world.run("assume", US, "--json"))["cached"] is False
 
 
+@pytest.mark.secret_service  # the fast path reads the Secret Service straight; another
+# backend takes the full path by design
 def test_a_region_edit_is_seen_and_the_fast_path_comes_back(world):
     twins(world)
     first = process_creds(world, EU)
